@@ -1,0 +1,48 @@
+# Every target bootstraps .venv by itself: a fresh clone needs only python3 and make.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: install run test test-fast lint format bench docs clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[postgres,redis,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: the embedded default (SQLite, in-process cache and jobs, offline answerer) with a demo
+run: install
+	$(VENV)/bin/porch serve --demo --host 127.0.0.1 --port 8000
+
+## make test: the whole suite, on SQLite and on the real PostgreSQL and Redis, browsers included
+test: install
+	@bash scripts/ensure-services.sh
+	$(VENV)/bin/pytest
+
+## make test-fast: everything but the slow suites (real processes and browsers)
+test-fast: install
+	$(VENV)/bin/pytest -m "not slow"
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/ruff format --check src tests bench migrations
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix src tests bench migrations
+	$(VENV)/bin/ruff format src tests bench migrations
+
+bench: install
+	@bash scripts/ensure-services.sh
+	$(PY) bench/chat.py
+
+## docs/configuration.md is generated from the settings class; a test fails when it is stale
+docs: install
+	$(PY) -m porch.settings_doc > docs/configuration.md
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

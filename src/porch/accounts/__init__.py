@@ -1,0 +1,1 @@
+"""Owners, workspaces, sessions, API keys, passwords."""

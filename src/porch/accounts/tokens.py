@@ -1,0 +1,40 @@
+"""Random secrets and their hashes: tokens are stored only as SHA-256, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+API_KEY_PREFIX = "porch_sk_"
+VISITOR_TOKEN_PREFIX = "pv_"  # noqa: S105 - a prefix, not a secret
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths cost one argon2 verify.
+_DUMMY_HASH = _hasher.hash("porch-timing-equalizer")
+
+
+def new_token(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same_token(token: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(token_hash(token), stored_hash)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,155 @@
+"""create_app(settings): the ASGI app, with a lifespan that builds every client once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from porch import __version__
+from porch.accounts.routes import router as accounts_router
+from porch.chat.compat import router as compat_router
+from porch.chat.routes import router as chat_router
+from porch.db import create_engine, create_sessionmaker
+from porch.errors import install_error_handlers
+from porch.knowledge.keyword import keyword_index
+from porch.knowledge.routes import router as knowledge_router
+from porch.limits.service import RateLimits
+from porch.observability import logging as porch_logging
+from porch.observability.metrics import Metrics
+from porch.observability.middleware import RequestContextMiddleware
+from porch.observability.routes import router as ops_router
+from porch.providers.registry import ProviderRegistry
+from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
+from porch.settings import Settings, load_settings
+from porch.state import State
+from porch.web.routes import router as web_router
+from porch.widgets.cache import WidgetCache
+from porch.widgets.routes import public_router as widgets_public_router
+from porch.widgets.routes import router as widgets_router
+
+log = structlog.get_logger("porch.app")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+
+
+def _redis_client(url: str) -> Any:
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=15)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    metrics: Metrics = app.state.metrics
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    redis = _redis_client(settings.redis_url) if settings.redis_url else None
+    pubsub: PubSub = RedisPubSub(redis) if redis is not None else LocalPubSub()
+    await pubsub.start()
+    providers = ProviderRegistry(settings, metrics)
+    state = State(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        redis=redis,
+        pubsub=pubsub,
+        limits=RateLimits(settings.redis_url),
+        metrics=metrics,
+        providers=providers,
+        widgets=WidgetCache(sessionmaker, pubsub),
+        keywords=keyword_index(engine.dialect.name),
+    )
+    app.state.porch = state
+    log.info(
+        "started",
+        version=__version__,
+        database=engine.dialect.name,
+        redis=redis is not None,
+        llm=settings.llm_provider,
+    )
+    try:
+        yield
+    finally:
+        state.draining = True
+        if state.answers:
+            # Replies in flight finish and are stored before the process goes.
+            log.info("draining", answers=len(state.answers))
+            await asyncio.wait(set(state.answers), timeout=settings.shutdown_grace_seconds)
+        await providers.aclose()
+        await pubsub.aclose()
+        if redis is not None:
+            with contextlib.suppress(Exception):
+                await redis.aclose()
+        await engine.dispose()
+        log.info("stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    porch_logging.configure(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="porch",
+        version=__version__,
+        lifespan=lifespan,
+        description="Self-hostable AI support chat: widgets, knowledge, streamed answers.",
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (
+        accounts_router,
+        widgets_router,
+        widgets_public_router,
+        knowledge_router,
+        chat_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+    # Owner aliases (/api/widgets…) for automation written against the systems porch replaces.
+    app.include_router(widgets_router, prefix="/api", include_in_schema=False)
+    app.include_router(ops_router)
+    app.include_router(compat_router)
+    app.include_router(web_router)
+
+    # Visitor routes authenticate with bearer tokens, never cookies, so any origin may call
+    # them; which sites may embed a widget is enforced per widget on the server.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_credentials=False,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+        ],
+        max_age=600,
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        max_body=settings.max_body_bytes,
+        extra_headers=SECURITY_HEADERS,
+    )
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and `porch serve`: settings from the environment."""
+    return create_app()

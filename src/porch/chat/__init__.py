@@ -1,0 +1,1 @@
+"""Conversations, messages, the answer pipeline, SSE."""

@@ -1,0 +1,283 @@
+"""The answer pipeline: limits → store the question → retrieve → prompt → stream → store the reply.
+
+The question is committed before any model is called, and the reply is generated in its
+own task, so a visitor who closes the tab, or a shutdown, never cuts a reply mid-write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import structlog
+
+from porch.chat import prompt
+from porch.chat import repository as repo
+from porch.chat.events import Done, Event, Failed, SourcesFound, Started, Token
+from porch.chat.repository import ConversationRef
+from porch.ids import uuid7
+from porch.limits.service import Rule
+from porch.models.base import utcnow
+from porch.providers.base import (
+    ChatModel,
+    CompletionRequest,
+    Grounding,
+    Passage,
+    ProviderUnavailable,
+    StreamInterrupted,
+    TextDelta,
+    Usage,
+)
+from porch.providers.pricing import cost_usd
+from porch.state import State
+from porch.widgets.cache import WidgetConfig
+
+log = structlog.get_logger("porch.chat")
+RETRIEVE_K = 5
+Emit = Callable[[Event], None]
+HANDED_OFF = frozenset({"waiting_for_agent", "agent"})
+_CITATION = re.compile(r"\[(\d{1,2})\]")
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    conversation: ConversationRef
+    widget: WidgetConfig
+    question: str
+    user_message_id: uuid.UUID
+    message_id: uuid.UUID | None  # None: a human has the conversation, the assistant is quiet
+
+
+async def accept(
+    state: State,
+    conversation: ConversationRef,
+    widget: WidgetConfig,
+    question: str,
+    *,
+    visitor_key: str,
+) -> Accepted:
+    """Enforce limits, then store the visitor's message durably. Raises RateLimited first."""
+    s, lim = state.settings, widget.limits
+    await state.limits.check(
+        [
+            (
+                Rule(
+                    "visitor.minute",
+                    lim.get("visitor_messages_per_minute") or s.default_visitor_messages_per_minute,
+                    "minute",
+                ),
+                visitor_key,
+            ),
+            (
+                Rule(
+                    "visitor.day",
+                    lim.get("visitor_messages_per_day") or s.default_visitor_messages_per_day,
+                    "day",
+                ),
+                visitor_key,
+            ),
+            (
+                Rule(
+                    "widget.day",
+                    lim.get("widget_messages_per_day") or s.default_widget_messages_per_day,
+                    "day",
+                ),
+                str(widget.id),
+            ),
+        ]
+    )
+    user_message_id = uuid7()
+    async with state.engine.begin() as conn:
+        await repo.insert_message(
+            conn,
+            {
+                "id": user_message_id,
+                "conversation_id": conversation.id,
+                "workspace_id": conversation.workspace_id,
+                "widget_id": conversation.widget_id,
+                "role": "user",
+                "content": question,
+                "status": "complete",
+                "sources": [],
+            },
+            now=utcnow(),
+        )
+    quiet = conversation.status in HANDED_OFF
+    return Accepted(conversation, widget, question, user_message_id, None if quiet else uuid7())
+
+
+def start(state: State, accepted: Accepted) -> asyncio.Queue[Event | None]:
+    """Generate the reply in a task of its own; the caller reads events from the queue."""
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    task = asyncio.create_task(_run(state, accepted, queue), name="porch-answer")
+    state.track(task)
+    return queue
+
+
+async def events(queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
+    while (event := await queue.get()) is not None:
+        yield event
+
+
+async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | None]) -> None:
+    state.metrics.open_streams.inc()
+    try:
+        queue.put_nowait(Started(accepted.user_message_id, accepted.message_id))
+        if accepted.message_id is None:
+            queue.put_nowait(Done(None, 0, 0, 0, "handed_off", "", None))
+        else:
+            await _answer(state, accepted, accepted.message_id, queue.put_nowait)
+    except Exception:
+        log.exception("answer_failed", conversation_id=str(accepted.conversation.id))
+        queue.put_nowait(Failed("internal_error", "Something went wrong; please try again."))
+    finally:
+        state.metrics.open_streams.dec()
+        queue.put_nowait(None)
+
+
+async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit) -> None:
+    began = time.perf_counter()
+    widget = acc.widget
+    async with state.engine.connect() as conn:
+        history = await repo.recent(
+            conn, acc.conversation.id, limit=widget.history_limit, before=acc.user_message_id
+        )
+        hits = await state.keywords.search(conn, widget.id, acc.question, RETRIEVE_K)
+    passages = prompt.passages_from(hits)
+    model = state.providers.model_for(widget.provider, widget.model)
+    request = CompletionRequest(
+        model=model.model,
+        system=prompt.system_prompt(widget.system_prompt, passages),
+        turns=prompt.turns(history, acc.question),
+        question=acc.question,
+        passages=passages,
+        temperature=widget.temperature,
+        max_tokens=widget.max_tokens,
+    )
+    reply = _Reply(emit, began)
+    try:
+        await reply.consume(model, request)
+    except ProviderUnavailable as exc:
+        # No token reached the visitor yet: answer from the knowledge base instead of failing.
+        log.warning("provider_unavailable", code=exc.code, provider=model.provider)
+        reply.status, reply.error_code = "fallback", exc.code
+        model = state.providers.extractive()
+        await reply.consume(model, request)
+    except StreamInterrupted as exc:
+        reply.status, reply.error_code = "failed", exc.code
+        reply.error_message = exc.message
+    if not reply.answered and widget.fallback_message and reply.status != "failed":
+        reply.add("\n\n" + widget.fallback_message)
+    sources = _sources(reply.text, passages) if reply.answered else []
+    usage = reply.usage or Usage(len(request.system) // 4, len(reply.text) // 4)
+    created_at = utcnow()
+    latency_ms = int((time.perf_counter() - began) * 1000)
+    async with state.engine.begin() as conn:
+        await repo.insert_message(
+            conn,
+            {
+                "id": message_id,
+                "conversation_id": acc.conversation.id,
+                "workspace_id": acc.conversation.workspace_id,
+                "widget_id": widget.id,
+                "role": "assistant",
+                "content": reply.text,
+                "status": reply.status,
+                "sources": sources,
+                "provider": model.provider,
+                "model": model.model,
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "cost_usd": cost_usd(state.settings, model.model, usage),
+                "latency_ms": latency_ms,
+                "first_token_ms": reply.first_token_ms,
+                "error_code": reply.error_code,
+                "unanswered": not reply.answered,
+            },
+            now=created_at,
+        )
+    state.metrics.messages.labels(reply.status).inc()
+    if reply.status == "failed":
+        emit(
+            Failed(
+                reply.error_code or "provider_error",
+                "The answer was interrupted. Please ask again.",
+            )
+        )
+        return
+    emit(SourcesFound(sources))
+    emit(
+        Done(
+            message_id,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            latency_ms,
+            reply.status,
+            reply.text,
+            created_at,
+        )
+    )
+
+
+class _Reply:
+    """Accumulates one reply while forwarding its deltas the moment they arrive."""
+
+    def __init__(self, emit: Emit, began: float) -> None:
+        self._emit = emit
+        self._began = began
+        self._parts: list[str] = []
+        self.usage: Usage | None = None
+        self.answered = False
+        self.status = "complete"
+        self.error_code: str | None = None
+        self.error_message: str | None = None
+        self.first_token_ms: int | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def add(self, delta: str) -> None:
+        if self.first_token_ms is None:
+            self.first_token_ms = int((time.perf_counter() - self._began) * 1000)
+        self._parts.append(delta)
+        self._emit(Token(delta))
+
+    async def consume(self, model: ChatModel, request: CompletionRequest) -> None:
+        # A chat model is grounded when it was given passages; the extractive one says so itself.
+        self.answered = bool(request.passages)
+        async for event in model.stream(request):
+            if isinstance(event, TextDelta):
+                if event.text:
+                    self.add(event.text)
+            elif isinstance(event, Usage):
+                self.usage = event
+            elif isinstance(event, Grounding):
+                self.answered = event.answered
+
+
+def _sources(text: str, passages: list[Passage]) -> list[dict[str, object]]:
+    """The passages the reply cites, or the best few when it cites none."""
+    cited = {int(n) for n in _CITATION.findall(text)}
+    chosen = [p for p in passages if p.ref in cited] or passages[:3]
+    seen: set[tuple[str, str | None]] = set()
+    out: list[dict[str, object]] = []
+    for p in chosen:
+        if (p.title, p.url) in seen:
+            continue
+        seen.add((p.title, p.url))
+        snippet = p.text if len(p.text) <= 200 else p.text[:197].rsplit(" ", 1)[0] + "…"
+        out.append(
+            {
+                "title": p.title,
+                "url": p.url,
+                "snippet": snippet,
+                "chunk_id": p.chunk_id,
+                "source_id": p.source_id,
+            }
+        )
+    return out

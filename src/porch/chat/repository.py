@@ -1,0 +1,115 @@
+"""The chat path's queries, in SQLAlchemy Core: a fixed, small number per message, no ORM units."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from porch.models import Conversation, Message
+
+conversations = Conversation.__table__
+messages = Message.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    id: uuid.UUID
+    widget_id: uuid.UUID
+    workspace_id: uuid.UUID
+    status: str
+    token_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: uuid.UUID
+    role: str
+    content: str
+    sources: list[Any]
+    created_at: datetime
+    status: str
+    author_name: str | None
+
+
+_MESSAGE_COLUMNS = (
+    messages.c.id,
+    messages.c.role,
+    messages.c.content,
+    messages.c.sources,
+    messages.c.created_at,
+    messages.c.status,
+    messages.c.author_name,
+)
+
+
+async def conversation(conn: AsyncConnection, conversation_id: uuid.UUID) -> ConversationRef | None:
+    row = (
+        await conn.execute(
+            select(
+                conversations.c.id,
+                conversations.c.widget_id,
+                conversations.c.workspace_id,
+                conversations.c.status,
+                conversations.c.visitor_token_hash,
+            ).where(conversations.c.id == conversation_id)
+        )
+    ).first()
+    return ConversationRef(*row) if row else None
+
+
+async def conversation_by_token(conn: AsyncConnection, token_hash: str) -> uuid.UUID | None:
+    return await conn.scalar(
+        select(conversations.c.id).where(conversations.c.visitor_token_hash == token_hash)
+    )
+
+
+async def message_conversation(conn: AsyncConnection, message_id: uuid.UUID) -> uuid.UUID | None:
+    return await conn.scalar(select(messages.c.conversation_id).where(messages.c.id == message_id))
+
+
+async def insert_message(conn: AsyncConnection, values: dict[str, Any], *, now: datetime) -> None:
+    """Insert one message and bump the conversation's counters in the same transaction."""
+    await conn.execute(messages.insert().values(**values, created_at=now))
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == values["conversation_id"])
+        .values(message_count=conversations.c.message_count + 1, last_message_at=now)
+    )
+
+
+async def recent(
+    conn: AsyncConnection,
+    conversation_id: uuid.UUID,
+    *,
+    limit: int,
+    before: uuid.UUID | None = None,
+) -> list[StoredMessage]:
+    """The newest `limit` messages before `before`, oldest first; trimmed in SQL, not Python."""
+    if limit <= 0:
+        return []
+    query = select(*_MESSAGE_COLUMNS).where(messages.c.conversation_id == conversation_id)
+    if before is not None:
+        query = query.where(messages.c.id < before)
+    rows = (await conn.execute(query.order_by(messages.c.id.desc()).limit(limit))).all()
+    return [StoredMessage(*row) for row in reversed(rows)]
+
+
+def as_rows(items: Sequence[StoredMessage]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": m.id,
+            "role": m.role,
+            "content": m.content,
+            "sources": m.sources or [],
+            "created_at": m.created_at,
+            "status": m.status,
+            "author_name": m.author_name,
+        }
+        for m in items
+    ]

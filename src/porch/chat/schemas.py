@@ -1,0 +1,97 @@
+"""Visitor-side shapes of conversations and messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Role = Literal["user", "assistant", "agent", "system"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VisitorUser(Strict):
+    id: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    hash: str | None = Field(default=None, max_length=128)
+
+
+class ConversationIn(Strict):
+    page_url: str | None = Field(default=None, max_length=2048)
+    page_title: str | None = Field(default=None, max_length=300)
+    locale: str | None = Field(
+        default=None, max_length=20, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
+    )
+    user: VisitorUser | None = None
+
+
+class SourceRef(BaseModel):
+    title: str
+    url: str | None
+    snippet: str
+
+
+class MessageOut(BaseModel):
+    id: uuid.UUID
+    role: Role
+    content: str
+    sources: list[SourceRef] = Field(default_factory=list)
+    created_at: datetime
+    status: str = "complete"
+    author_name: str | None = None
+
+
+class ConversationCreated(BaseModel):
+    conversation_id: uuid.UUID
+    visitor_token: str
+    messages: list[MessageOut]
+
+
+class MessageIn(Strict):
+    content: str = Field(min_length=1, max_length=4000)
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the message is empty")
+        if "\x00" in value:
+            raise ValueError("the message holds a NUL character")
+        return value
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ReplyOut(BaseModel):
+    message: MessageOut | None = Field(
+        description="The assistant's reply; null while a human agent has the conversation."
+    )
+    user_message_id: uuid.UUID
+    usage: Usage | None = None
+
+
+class History(BaseModel):
+    messages: list[MessageOut]
+    has_more: bool
+
+
+class FeedbackIn(Strict):
+    rating: Literal["up", "down"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class HandoffIn(Strict):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class HandoffOut(BaseModel):
+    status: str

@@ -1,0 +1,157 @@
+"""Conversations and messages outside the answer pipeline: start, history, feedback, handoff."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from porch.accounts import tokens
+from porch.chat import repository as repo
+from porch.chat.repository import StoredMessage
+from porch.errors import Conflict, NotFound, Unprocessable
+from porch.ids import uuid7
+from porch.models.base import utcnow
+from porch.widgets.cache import WidgetConfig
+
+HISTORY_PAGE_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    conversation_id: uuid.UUID
+    visitor_token: str
+    messages: list[StoredMessage]
+
+
+async def start_conversation(
+    conn: AsyncConnection,
+    widget: WidgetConfig,
+    *,
+    page_url: str | None,
+    page_title: str | None,
+    locale: str | None,
+    user_id: str | None,
+    user_name: str | None,
+    user_email: str | None,
+    client_ip: str | None,
+) -> Started:
+    token = tokens.new_token(tokens.VISITOR_TOKEN_PREFIX)
+    conversation_id, now = uuid7(), utcnow()
+    await conn.execute(
+        repo.conversations.insert().values(
+            id=conversation_id,
+            workspace_id=widget.workspace_id,
+            widget_id=widget.id,
+            visitor_token_hash=tokens.token_hash(token),
+            status="open",
+            page_url=page_url,
+            page_title=page_title,
+            locale=locale,
+            user_external_id=user_id,
+            user_name=user_name,
+            user_email=user_email,
+            client_ip=client_ip,
+            message_count=0,
+            created_at=now,
+            last_message_at=now,
+        )
+    )
+    greeting: list[StoredMessage] = []
+    if widget.greeting:
+        # Stored, so the owner reads the conversation exactly as the visitor saw it.
+        message = StoredMessage(uuid7(), "assistant", widget.greeting, [], now, "complete", None)
+        await repo.insert_message(
+            conn,
+            {
+                "id": message.id,
+                "conversation_id": conversation_id,
+                "workspace_id": widget.workspace_id,
+                "widget_id": widget.id,
+                "role": "assistant",
+                "content": widget.greeting,
+                "status": "complete",
+                "sources": [],
+            },
+            now=now,
+        )
+        greeting.append(message)
+    return Started(conversation_id, token, greeting)
+
+
+async def history(
+    conn: AsyncConnection,
+    conversation_id: uuid.UUID,
+    *,
+    before: uuid.UUID | None,
+    limit: int,
+) -> tuple[list[StoredMessage], bool]:
+    """One page, oldest first, and whether older messages remain."""
+    items = await repo.recent(conn, conversation_id, limit=limit + 1, before=before)
+    has_more = len(items) > limit
+    return (items[1:] if has_more else items), has_more
+
+
+async def rate(
+    conn: AsyncConnection,
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+    *,
+    rating: str,
+    comment: str | None,
+) -> None:
+    row = (
+        await conn.execute(
+            repo.messages.select()
+            .with_only_columns(repo.messages.c.conversation_id, repo.messages.c.role)
+            .where(repo.messages.c.id == message_id)
+        )
+    ).first()
+    if row is None or row.conversation_id != conversation_id:
+        raise NotFound("No such message in this conversation.", code="message_not_found")
+    if row.role not in ("assistant", "agent"):
+        raise Unprocessable("Only replies can be rated.", code="not_a_reply")
+    await conn.execute(
+        update(repo.messages)
+        .where(repo.messages.c.id == message_id)
+        .values(rating=rating, feedback_comment=comment)
+    )
+
+
+async def request_handoff(
+    conn: AsyncConnection,
+    conversation: repo.ConversationRef,
+    widget: WidgetConfig,
+    *,
+    reason: str | None,
+) -> str:
+    if not widget.features.handoff:
+        raise Conflict(
+            "This widget does not hand conversations to people.", code="handoff_disabled"
+        )
+    if conversation.status == "closed":
+        raise Conflict("This conversation is closed.", code="conversation_closed")
+    if conversation.status != "waiting_for_agent":
+        await conn.execute(
+            update(repo.conversations)
+            .where(repo.conversations.c.id == conversation.id)
+            .values(status="waiting_for_agent")
+        )
+        note = "The visitor asked for a person." + (f" Reason: {reason}" if reason else "")
+        await repo.insert_message(
+            conn,
+            {
+                "id": uuid7(),
+                "conversation_id": conversation.id,
+                "workspace_id": conversation.workspace_id,
+                "widget_id": widget.id,
+                "role": "system",
+                "content": note,
+                "status": "complete",
+                "sources": [],
+            },
+            now=utcnow(),
+        )
+    return "waiting_for_agent"

@@ -1,0 +1,196 @@
+"""The error types porch raises and the one handler that renders them as API.md says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class PorchError(Exception):
+    """An error with a status, a stable snake_case code and a message fit for a person."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+        self.details = details
+
+
+class BadRequest(PorchError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(PorchError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(PorchError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(PorchError):
+    status, code = 404, "not_found"
+
+
+class Conflict(PorchError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(PorchError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(PorchError):
+    status, code = 415, "unsupported_media_type"
+
+
+class Unprocessable(PorchError):
+    status, code = 422, "unprocessable"
+
+
+class RateLimited(PorchError):
+    status, code = 429, "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        merged = {"Retry-After": str(max(1, retry_after)), **(headers or {})}
+        super().__init__(message, code=code, headers=merged)
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(PorchError):
+    status, code = 503, "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"Retry-After": str(retry_after)})
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def error_body(code: str, message: str, request_id: str, details: Any = None) -> bytes:
+    error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if details is not None:
+        error["details"] = details
+    return orjson.dumps({"error": error})
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    headers: dict[str, str] | None = None,
+    details: Any = None,
+) -> Response:
+    return Response(
+        error_body(code, message, request_id, details),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _describe(err: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+    return f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid"))
+
+
+async def _porch_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PorchError)
+    return error_response(
+        exc.status, exc.code, exc.message, request_id_of(request), exc.headers, exc.details
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(
+            400, "malformed_json", "The request body is not valid JSON.", request_id_of(request)
+        )
+    details = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+            "message": str(e.get("msg", "")),
+        }
+        for e in errors
+    ]
+    message = "; ".join(_describe(e) for e in errors[:5])
+    return error_response(
+        400,
+        "validation_error",
+        message or "Invalid request.",
+        request_id_of(request),
+        details=details,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    if exc.status_code == 404 and message == "Not Found":
+        message = "No such route."
+    return error_response(
+        exc.status_code, code, message, request_id_of(request), dict(exc.headers or {})
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    import structlog
+
+    structlog.get_logger("porch.errors").exception("unhandled_error", exc_type=type(exc).__name__)
+    return error_response(
+        500, "internal_error", "Something went wrong on our side.", request_id_of(request)
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(PorchError, _porch_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

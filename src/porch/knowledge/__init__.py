@@ -1,0 +1,1 @@
+"""Sources, chunking, indexing and search."""

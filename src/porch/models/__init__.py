@@ -1,0 +1,27 @@
+"""ORM tables, one module each; importing this package registers them all on Base.metadata."""
+
+from porch.models.api_key import ApiKey
+from porch.models.base import Base
+from porch.models.chunk import Chunk
+from porch.models.conversation import Conversation
+from porch.models.membership import Membership
+from porch.models.message import Message
+from porch.models.owner_session import OwnerSession
+from porch.models.source import Source
+from porch.models.user import User
+from porch.models.widget import Widget
+from porch.models.workspace import Workspace
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Chunk",
+    "Conversation",
+    "Membership",
+    "Message",
+    "OwnerSession",
+    "Source",
+    "User",
+    "Widget",
+    "Workspace",
+]

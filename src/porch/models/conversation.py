@@ -1,0 +1,34 @@
+"""A visitor's conversation with a widget."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from porch.models.base import Base, IdMixin, utcnow
+
+
+class Conversation(IdMixin, Base):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_widget_last", "widget_id", "last_message_at"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    widget_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"))
+    # sha256 of the visitor token; the token itself is only ever in the visitor's hands.
+    visitor_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(30), default="open")
+    page_url: Mapped[str | None] = mapped_column(String(2048))
+    page_title: Mapped[str | None] = mapped_column(String(300))
+    locale: Mapped[str | None] = mapped_column(String(20))
+    user_external_id: Mapped[str | None] = mapped_column(String(200))
+    user_name: Mapped[str | None] = mapped_column(String(200))
+    user_email: Mapped[str | None] = mapped_column(String(320))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,99 @@
+"""Liveness, readiness, status and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlalchemy import text
+
+from porch import __version__
+from porch.deps import StateDep
+from porch.state import State
+
+router = APIRouter(tags=["operations"])
+CHECK_TIMEOUT = 2.0
+
+
+@router.get("/health")
+@router.get("/live")
+@router.get("/healthz")
+async def live() -> dict[str, str]:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+async def _check_database(state: State) -> str:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            async with state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+async def _check_redis(state: State) -> str:
+    if state.redis is None:
+        return "in-process"
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            await state.redis.ping()
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+async def readiness(state: State) -> tuple[bool, dict[str, Any]]:
+    database, cache = await asyncio.gather(_check_database(state), _check_redis(state))
+    checks = {"database": database, "cache": cache, "queue": cache}
+    ready = database == "ok" and not state.draining
+    status = "ready" if ready else "unavailable"
+    if ready and cache.startswith("error"):
+        # Redis away: chat still works (limits fall back per process), so ready but degraded.
+        status = "degraded"
+    if state.draining:
+        status = "draining"
+    return ready, {"status": status, "checks": checks}
+
+
+@router.get("/ready")
+@router.get("/readyz")
+async def ready(state: StateDep, response: Response) -> dict[str, Any]:
+    """Database, cache and queue reachable; 503 otherwise."""
+    ok, body = await readiness(state)
+    if not ok:
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+    return body
+
+
+@router.get("/status")
+async def status(state: StateDep, response: Response) -> dict[str, Any]:
+    """Readiness, versions, uptime and the circuit breakers."""
+    ok, body = await readiness(state)
+    if not ok:
+        response.status_code = 503
+    body.update(
+        {
+            "version": __version__,
+            "uptime_seconds": round(time.time() - state.started_at, 1),
+            "database": "sqlite" if state.settings.is_sqlite else "postgresql",
+            "redis": state.redis is not None,
+            "llm": {"provider": state.settings.llm_provider, "model": state.settings.llm_model},
+            "breakers": [
+                {"provider": b.provider, "model": b.model, "state": b.state, "failures": b.failures}
+                for b in state.providers.breakers()
+            ],
+            "open_streams": len(state.answers),
+        }
+    )
+    return body
+
+
+@router.get("/metrics")
+async def metrics(state: StateDep) -> Response:
+    """Prometheus text format."""
+    return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,180 @@
+"""One settings class, read from PORCH_* variables and an optional .env file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ModelPrice(BaseSettings):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+# Public list prices at the time of writing; override with PORCH_LLM_PRICES.
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+    "gpt-4o": {"input": 2.50, "output": 10.00},
+    "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+    "gpt-4.1": {"input": 2.00, "output": 8.00},
+    "claude-3-5-haiku-latest": {"input": 0.80, "output": 4.00},
+    "claude-sonnet-4-5": {"input": 3.00, "output": 15.00},
+    "extractive": {"input": 0.0, "output": 0.0},
+}
+
+
+class Settings(BaseSettings):
+    """Every knob porch has. Invalid values stop start-up with the variable's name."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PORCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where the SQLite file, the generated secret key and uploads live.
+    data_dir: Path = Path("./data")
+    # SQLite by default; postgresql+asyncpg://user@host/db for scale-out.
+    database_url: str | None = None
+    # Connections per process on PostgreSQL (and as many again in overflow).
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Unset keeps cache, rate limits and pub/sub in-process.
+    redis_url: str | None = None
+    # Signs sessions and encrypts secrets at rest; generated into the data dir when unset.
+    secret_key: SecretStr | None = None
+    # Public base URL used in embed snippets, e.g. https://chat.example.com.
+    public_url: str = "http://127.0.0.1:8000"
+    # Whether anyone may sign up once the first owner exists.
+    allow_signup: bool = False
+    # Default answerer for widgets that name none: extractive, openai or anthropic.
+    llm_provider: Literal["extractive", "openai", "anthropic"] = "extractive"
+    # Model name for the default provider, e.g. gpt-4o-mini, llama3.1, claude-sonnet-4-5.
+    llm_model: str | None = None
+    # OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server…) or an Anthropic proxy.
+    llm_base_url: str | None = None
+    # The provider's API key; never logged.
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PORCH_LLM_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+    )
+    # Seconds to wait for the provider's first token, and between tokens after that.
+    llm_timeout: float = Field(default=30.0, gt=0, le=600)
+    # Attempts before the first token only; a stream that has begun is never replayed.
+    llm_retries: int = Field(default=2, ge=0, le=10)
+    # Consecutive failures that open a provider's circuit breaker.
+    llm_breaker_failures: int = Field(default=5, ge=1, le=1000)
+    # Seconds an open breaker waits before letting one trial request through.
+    llm_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # US dollars per million tokens, by model name (JSON object); merged over built-in prices.
+    llm_prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    # Server-side fetching of private and loopback addresses (crawling, webhooks).
+    crawl_allow_private_networks: bool = False
+    # Largest request body accepted, in bytes.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # Messages one visitor may send per minute, for widgets that set no limit of their own.
+    default_visitor_messages_per_minute: int = Field(default=20, ge=1)
+    # Messages one visitor may send per day (widget default).
+    default_visitor_messages_per_day: int = Field(default=500, ge=1)
+    # Messages all visitors of one widget may send per day (widget default).
+    default_widget_messages_per_day: int = Field(default=10000, ge=1)
+    # Conversations one IP address may start per hour on one widget (widget default).
+    default_conversations_per_ip_per_hour: int = Field(default=60, ge=1)
+    # Owner session lifetime, in hours.
+    session_hours: int = Field(default=24 * 14, ge=1)
+    # Seconds that streams in flight get to finish on shutdown.
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # Apply migrations when `porch serve` starts (always on for SQLite).
+    auto_migrate: bool = True
+    # Log verbosity: debug, info, warning or error.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # JSON lines (for log shippers) or plain text (for a terminal).
+    log_json: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            if value.startswith(("postgres://", "postgresql://")):
+                return "postgresql+asyncpg://" + value.split("://", 1)[1]
+            raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db")
+        return value or None
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _provider_ready(self) -> Settings:
+        if self.llm_provider != "extractive" and not self.llm_model:
+            raise ValueError(
+                f"PORCH_LLM_MODEL is required when PORCH_LLM_PROVIDER={self.llm_provider}"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'porch.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The secret key, generated once and kept in the data dir when not configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+    def price(self, model: str) -> ModelPrice | None:
+        if model in self.llm_prices:
+            return self.llm_prices[model]
+        known = DEFAULT_PRICES.get(model)
+        return ModelPrice(**known) if known else None
+
+
+class SettingsError(Exception):
+    """Raised with one line per invalid variable."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning pydantic's report into lines that name the variables."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            name = f"PORCH_{field.upper()}" if field else "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

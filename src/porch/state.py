@@ -1,0 +1,42 @@
+"""Everything the lifespan builds once, handed to code through dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from porch.limits.service import RateLimits
+from porch.observability.metrics import Metrics
+from porch.pubsub import PubSub
+from porch.settings import Settings
+
+if TYPE_CHECKING:
+    from porch.knowledge.keyword import KeywordIndex
+    from porch.providers.registry import ProviderRegistry
+    from porch.widgets.cache import WidgetCache
+
+
+@dataclass
+class State:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Any | None
+    pubsub: PubSub
+    limits: RateLimits
+    metrics: Metrics
+    providers: ProviderRegistry
+    widgets: WidgetCache
+    keywords: KeywordIndex
+    started_at: float = field(default_factory=time.time)
+    # Answers being generated; shutdown waits for them so no reply is cut mid-write.
+    answers: set[asyncio.Task[None]] = field(default_factory=set)
+    draining: bool = False
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        self.answers.add(task)
+        task.add_done_callback(self.answers.discard)

@@ -1,0 +1,1 @@
+"""The widget loader, the chat page it frames, the demo page and the dashboard."""

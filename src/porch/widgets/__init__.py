@@ -1,0 +1,1 @@
+"""Widget config, theme, allowed origins, public config."""

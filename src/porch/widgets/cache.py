@@ -1,0 +1,136 @@
+"""Widget configs kept in memory, shared by the chat path and the public config route.
+
+A change anywhere publishes `widget.changed`; every process drops its copy, so a stale
+config lives at most as long as pub/sub delivery. Concurrent misses for one widget share
+one database read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from porch.models import Widget
+from porch.pubsub import PubSub
+from porch.widgets.schemas import Features, PublicConfig, Theme
+
+CHANNEL = "widget.changed"
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetConfig:
+    """What serving a visitor needs of a widget, frozen at load time."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    allowed_origins: tuple[str, ...]
+    system_prompt: str
+    provider: str | None
+    model: str | None
+    temperature: float
+    max_tokens: int
+    history_limit: int
+    fallback_message: str
+    greeting: str
+    limits: dict[str, Any]
+    features: Features
+    public_json: bytes
+    etag: str
+
+    def allows_origin(self, origin: str | None) -> bool:
+        if "*" in self.allowed_origins or origin is None:
+            return True
+        return origin in self.allowed_origins
+
+
+def build_config(widget: Widget) -> WidgetConfig:
+    features = Features.model_validate(widget.features or {})
+    public = PublicConfig(
+        widget_id=widget.id,
+        title=widget.title,
+        subtitle=widget.subtitle,
+        greeting=widget.greeting,
+        theme=Theme.model_validate(widget.theme or {}),
+        position=widget.position,  # type: ignore[arg-type]
+        suggested_questions=list(widget.suggested_questions or []),
+        features=features,
+    )
+    body = orjson.dumps(public.model_dump(mode="json"))
+    return WidgetConfig(
+        id=widget.id,
+        workspace_id=widget.workspace_id,
+        allowed_origins=tuple(widget.allowed_origins or ["*"]),
+        system_prompt=widget.system_prompt,
+        provider=widget.provider,
+        model=widget.model,
+        temperature=widget.temperature,
+        max_tokens=widget.max_tokens,
+        history_limit=widget.history_limit,
+        fallback_message=widget.fallback_message,
+        greeting=widget.greeting,
+        limits=dict(widget.limits or {}),
+        features=features,
+        public_json=body,
+        etag='"' + hashlib.sha256(body).hexdigest()[:20] + '"',
+    )
+
+
+class WidgetCache:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        pubsub: PubSub,
+        max_entries: int = 10_000,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._pubsub = pubsub
+        self._entries: dict[uuid.UUID, WidgetConfig | None] = {}
+        self._loading: dict[uuid.UUID, asyncio.Future[WidgetConfig | None]] = {}
+        self._max = max_entries
+        pubsub.subscribe(CHANNEL, self._on_changed)
+
+    async def get(self, widget_id: uuid.UUID) -> WidgetConfig | None:
+        try:
+            return self._entries[widget_id]
+        except KeyError:
+            pass
+        pending = self._loading.get(widget_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[WidgetConfig | None] = asyncio.get_running_loop().create_future()
+        self._loading[widget_id] = future
+        try:
+            config = await self._load(widget_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._loading.pop(widget_id, None)
+        if len(self._entries) >= self._max:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[widget_id] = config
+        future.set_result(config)
+        return config
+
+    async def _load(self, widget_id: uuid.UUID) -> WidgetConfig | None:
+        async with self._sessionmaker() as session:
+            widget = (
+                await session.execute(select(Widget).where(Widget.id == widget_id))
+            ).scalar_one_or_none()
+            return build_config(widget) if widget else None
+
+    async def changed(self, widget_id: uuid.UUID) -> None:
+        """Call after committing a change to a widget: every process forgets it."""
+        self._entries.pop(widget_id, None)
+        await self._pubsub.publish(CHANNEL, widget_id.bytes)
+
+    async def _on_changed(self, data: bytes) -> None:
+        self._entries.pop(uuid.UUID(bytes=data), None)

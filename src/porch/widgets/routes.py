@@ -1,0 +1,94 @@
+"""Owner widget CRUD, the embed snippet, and the public config visitors' widgets read."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
+
+from porch.accounts.dependencies import CurrentOwner
+from porch.db import after_commit
+from porch.deps import SessionDep, StateDep
+from porch.errors import NotFound
+from porch.widgets import service
+from porch.widgets.schemas import (
+    EmbedOut,
+    PublicConfig,
+    WidgetCreate,
+    WidgetFields,
+    WidgetList,
+    WidgetOut,
+)
+
+router = APIRouter(tags=["widgets"])
+public_router = APIRouter(tags=["visitor"])
+
+
+@router.post("/widgets", status_code=status.HTTP_201_CREATED, response_model=WidgetOut)
+async def create_widget(
+    body: WidgetCreate, owner: CurrentOwner, session: SessionDep, state: StateDep
+) -> WidgetOut:
+    widget = await service.create(session, owner.workspace_id, body)
+    after_commit(session, lambda: state.widgets.changed(widget.id))
+    return service.to_out(widget)
+
+
+@router.get("/widgets", response_model=WidgetList)
+async def list_widgets(owner: CurrentOwner, session: SessionDep) -> WidgetList:
+    widgets = await service.list_all(session, owner.workspace_id)
+    return WidgetList(widgets=[service.to_out(w) for w in widgets])
+
+
+@router.get("/widgets/{widget_id}", response_model=WidgetOut)
+async def get_widget(widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep) -> WidgetOut:
+    return service.to_out(await service.get(session, owner.workspace_id, widget_id))
+
+
+@router.patch("/widgets/{widget_id}", response_model=WidgetOut)
+async def update_widget(
+    widget_id: uuid.UUID,
+    body: WidgetFields,
+    owner: CurrentOwner,
+    session: SessionDep,
+    state: StateDep,
+) -> WidgetOut:
+    widget = await service.update(session, owner.workspace_id, widget_id, body)
+    after_commit(session, lambda: state.widgets.changed(widget_id))
+    return service.to_out(widget)
+
+
+@router.delete("/widgets/{widget_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_widget(
+    widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+) -> None:
+    await service.delete(session, owner.workspace_id, widget_id)
+    after_commit(session, lambda: state.widgets.changed(widget_id))
+
+
+@router.get("/widgets/{widget_id}/embed", response_model=EmbedOut)
+async def embed(
+    widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+) -> EmbedOut:
+    widget = await service.get(session, owner.workspace_id, widget_id)
+    base = state.settings.public_url
+    snippet = (
+        f'<script src="{html.escape(base)}/widget.js" data-widget-id="{widget.id}" async></script>'
+    )
+    return EmbedOut(snippet=snippet, widget_url=f"{base}/w/{widget.id}")
+
+
+@public_router.get(
+    "/widgets/{widget_id}/public",
+    response_model=PublicConfig,
+    responses={304: {"description": "Not modified (If-None-Match)"}},
+)
+async def public_config(widget_id: uuid.UUID, request: Request, state: StateDep) -> Response:
+    config = await state.widgets.get(widget_id)
+    if config is None:
+        raise NotFound("No such widget.", code="widget_not_found")
+    headers = {"ETag": config.etag, "Cache-Control": "public, max-age=30, must-revalidate"}
+    if request.headers.get("if-none-match") == config.etag:
+        return Response(status_code=304, headers=headers)
+    # Pre-serialized at load time: this route does no validation or encoding per request.
+    return Response(config.public_json, media_type="application/json", headers=headers)

@@ -1,0 +1,165 @@
+"""Widget shapes: what an owner sends and reads, and the public config a visitor's widget reads."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+ProviderName = Literal["extractive", "openai", "anthropic"]
+Position = Literal["bottom-right", "bottom-left"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Theme(Strict):
+    primary_color: str = "#2563eb"
+    text_color: str = "#111827"
+    background_color: str = "#ffffff"
+    font_family: str = Field(default="system-ui, sans-serif", max_length=200)
+    border_radius: int = Field(default=12, ge=0, le=32)
+    color_scheme: Literal["light", "dark", "auto"] = "auto"
+
+    @field_validator("primary_color", "text_color", "background_color")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _HEX.match(value):
+            raise ValueError("use a hex colour like #2563eb")
+        return value
+
+    @field_validator("font_family")
+    @classmethod
+    def _font(cls, value: str) -> str:
+        # The value lands in CSS; keep it to names, commas, spaces and quotes.
+        if not re.fullmatch(r"[\w\s,'\"-]*", value):
+            raise ValueError("font names, commas and spaces only")
+        return value
+
+
+class Features(Strict):
+    sources: bool = True
+    feedback: bool = True
+    handoff: bool = False
+    voice: bool = False
+
+
+class Limits(Strict):
+    """Unset fields take the server's defaults (PORCH_DEFAULT_*)."""
+
+    visitor_messages_per_minute: int | None = Field(default=None, ge=1, le=10_000)
+    visitor_messages_per_day: int | None = Field(default=None, ge=1, le=1_000_000)
+    widget_messages_per_day: int | None = Field(default=None, ge=1, le=100_000_000)
+    widget_tokens_per_month: int | None = Field(default=None, ge=1)
+    conversations_per_ip_per_hour: int | None = Field(default=None, ge=1, le=100_000)
+
+
+def _origin(value: str) -> str:
+    if value == "*":
+        return value
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise ValueError(f"{value!r} is not an origin like https://shop.example")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+class WidgetFields(Strict):
+    """Every field an owner may set; all optional so PATCH can send any subset."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    title: str | None = Field(default=None, min_length=1, max_length=120)
+    subtitle: str | None = Field(default=None, max_length=200)
+    greeting: str | None = Field(default=None, max_length=2000)
+    theme: Theme | None = None
+    position: Position | None = None
+    suggested_questions: list[str] | None = Field(default=None, max_length=8)
+    features: Features | None = None
+    allowed_origins: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    system_prompt: str | None = Field(default=None, max_length=8000)
+    provider: ProviderName | None = None
+    model: str | None = Field(default=None, max_length=120)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=16, le=8192)
+    history_limit: int | None = Field(default=None, ge=0, le=100)
+    fallback_message: str | None = Field(default=None, max_length=2000)
+    limits: Limits | None = None
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        origins = list(dict.fromkeys(_origin(v.strip()) for v in value))
+        if "*" in origins and len(origins) > 1:
+            raise ValueError('"*" allows every origin; list origins or use ["*"] alone')
+        return origins
+
+    @field_validator("suggested_questions")
+    @classmethod
+    def _questions(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(not q.strip() or len(q) > 200 for q in value):
+            raise ValueError("each question is 1 to 200 characters")
+        return value
+
+
+class WidgetCreate(WidgetFields):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class WidgetOut(BaseModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    name: str
+    title: str
+    subtitle: str
+    greeting: str
+    theme: Theme
+    position: Position
+    suggested_questions: list[str]
+    features: Features
+    allowed_origins: list[str]
+    system_prompt: str
+    provider: str | None
+    model: str | None
+    temperature: float
+    max_tokens: int
+    history_limit: int
+    fallback_message: str
+    limits: Limits
+    created_at: datetime
+    updated_at: datetime
+    warnings: list[str] = Field(default_factory=list)
+
+
+class WidgetList(BaseModel):
+    widgets: list[WidgetOut]
+
+
+class EmbedOut(BaseModel):
+    snippet: str
+    widget_url: str
+
+
+class PublicConfig(BaseModel):
+    widget_id: uuid.UUID
+    title: str
+    subtitle: str
+    greeting: str
+    theme: Theme
+    position: Position
+    suggested_questions: list[str]
+    features: Features

@@ -1,0 +1,117 @@
+"""Widget CRUD, always within one workspace."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porch.errors import Conflict, NotFound
+from porch.models import Widget
+from porch.models.base import utcnow
+from porch.widgets.schemas import Features, Limits, Theme, WidgetCreate, WidgetFields, WidgetOut
+
+MAX_WIDGETS_PER_WORKSPACE = 100
+
+
+async def create(session: AsyncSession, workspace_id: uuid.UUID, body: WidgetCreate) -> Widget:
+    count = await session.scalar(
+        select(func.count()).select_from(Widget).where(Widget.workspace_id == workspace_id)
+    )
+    if (count or 0) >= MAX_WIDGETS_PER_WORKSPACE:
+        raise Conflict(
+            f"A workspace holds at most {MAX_WIDGETS_PER_WORKSPACE} widgets.",
+            code="too_many_widgets",
+        )
+    widget = Widget(
+        workspace_id=workspace_id,
+        name=body.name,
+        title=body.title or body.name,
+        theme=Theme().model_dump(),
+        features=Features().model_dump(),
+    )
+    _apply(widget, body.model_dump(exclude_unset=True, exclude={"name", "title"}))
+    session.add(widget)
+    await session.flush()
+    return widget
+
+
+async def get(session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID) -> Widget:
+    widget = await session.get(Widget, widget_id)
+    # Another workspace's widget is "not found", not "forbidden": ids reveal nothing.
+    if widget is None or widget.workspace_id != workspace_id:
+        raise NotFound("No such widget.", code="widget_not_found")
+    return widget
+
+
+async def list_all(session: AsyncSession, workspace_id: uuid.UUID) -> list[Widget]:
+    result = await session.execute(
+        select(Widget).where(Widget.workspace_id == workspace_id).order_by(Widget.created_at)
+    )
+    return list(result.scalars())
+
+
+async def update(
+    session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID, body: WidgetFields
+) -> Widget:
+    widget = await get(session, workspace_id, widget_id)
+    _apply(widget, body.model_dump(exclude_unset=True))
+    widget.updated_at = utcnow()
+    await session.flush()
+    return widget
+
+
+async def delete(session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID) -> None:
+    widget = await get(session, workspace_id, widget_id)
+    await session.delete(widget)
+    await session.flush()
+
+
+async def default_widget_id(session: AsyncSession) -> uuid.UUID | None:
+    """The oldest widget: what compatibility routes use when no widget is named."""
+    return await session.scalar(select(Widget.id).order_by(Widget.created_at).limit(1))
+
+
+def _apply(widget: Widget, changes: dict[str, Any]) -> None:
+    for field, value in changes.items():
+        if field in ("theme", "features") and value is not None:
+            # Partial theme/features updates merge over what is stored.
+            value = {**(getattr(widget, field) or {}), **value}
+        if field == "limits" and value is not None:
+            value = {k: v for k, v in {**(widget.limits or {}), **value}.items() if v is not None}
+        if value is None and field in ("provider", "model"):
+            setattr(widget, field, None)
+        elif value is not None:
+            setattr(widget, field, value)
+
+
+def to_out(widget: Widget) -> WidgetOut:
+    warnings = []
+    if widget.allowed_origins == ["*"]:
+        warnings.append('allowed_origins is ["*"]: any website can embed this widget.')
+    return WidgetOut(
+        id=widget.id,
+        workspace_id=widget.workspace_id,
+        name=widget.name,
+        title=widget.title,
+        subtitle=widget.subtitle,
+        greeting=widget.greeting,
+        theme=Theme.model_validate(widget.theme or {}),
+        position=widget.position,  # type: ignore[arg-type]
+        suggested_questions=list(widget.suggested_questions or []),
+        features=Features.model_validate(widget.features or {}),
+        allowed_origins=list(widget.allowed_origins or ["*"]),
+        system_prompt=widget.system_prompt,
+        provider=widget.provider,
+        model=widget.model,
+        temperature=widget.temperature,
+        max_tokens=widget.max_tokens,
+        history_limit=widget.history_limit,
+        fallback_message=widget.fallback_message,
+        limits=Limits.model_validate(widget.limits or {}),
+        created_at=widget.created_at,
+        updated_at=widget.updated_at,
+        warnings=warnings,
+    )
