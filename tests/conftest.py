@@ -69,28 +69,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def settings(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Settings]:
+def settings(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, sqlite_template: Path
+) -> Settings:
     overrides: dict[str, Any] = dict(
         getattr(request.node.get_closest_marker("settings"), "kwargs", {})
     )
+    base: dict[str, Any] = {"data_dir": tmp_path, "log_json": False, "log_level": "warning"}
     if backend == "postgres":
         url = request.getfixturevalue("pg_url")
-        await _reset_postgres(url)
-        await _reset_redis()
-        yield Settings(
-            data_dir=tmp_path,
-            database_url=url,
-            redis_url=REDIS_URL,
-            log_json=False,
-            log_level="warning",
-            **overrides,
-        )
-        return
-    template = request.getfixturevalue("sqlite_template")
-    shutil.copy(template, tmp_path / "porch.db")
-    yield Settings(data_dir=tmp_path, log_json=False, log_level="warning", **overrides)
+        return Settings(**base, database_url=url, redis_url=REDIS_URL, **overrides)
+    shutil.copy(sqlite_template, tmp_path / "porch.db")
+    return Settings(**base, **overrides)
 
 
 async def _reset_postgres(url: str) -> None:
@@ -111,6 +101,10 @@ async def _reset_redis() -> None:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    if not settings.is_sqlite:
+        # Each test starts from empty tables and an empty Redis.
+        await _reset_postgres(settings.resolved_database_url)
+        await _reset_redis()
     application = create_app(settings)
     async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
         yield application

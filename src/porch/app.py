@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from porch import __version__
 from porch.accounts.routes import router as accounts_router
+from porch.chat.compat import LegacyPaths
 from porch.chat.compat import router as compat_router
 from porch.chat.routes import router as chat_router
 from porch.db import create_engine, create_sessionmaker
@@ -108,7 +109,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install_error_handlers(app)
 
-    api = APIRouter(prefix="/api/v1")
     for router in (
         accounts_router,
         widgets_router,
@@ -116,10 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge_router,
         chat_router,
     ):
-        api.include_router(router)
-    app.include_router(api)
-    # Owner aliases (/api/widgets…) for automation written against the systems porch replaces.
-    app.include_router(widgets_router, prefix="/api", include_in_schema=False)
+        app.include_router(router)
     app.include_router(ops_router)
     app.include_router(compat_router)
     app.include_router(web_router)
@@ -141,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         max_age=600,
     )
+    # Owner aliases (/api/widgets…) for automation written against the systems porch replaces.
+    app.add_middleware(LegacyPaths)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
@@ -55,6 +54,7 @@ class RedisPubSub(LocalPubSub):
         super().__init__()
         self._redis = redis
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def publish(self, channel: str, data: bytes) -> None:
         try:
@@ -65,14 +65,24 @@ class RedisPubSub(LocalPubSub):
             await super().publish(channel, data)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._listen(), name="porch-pubsub")
+        # Subscribe before the listener task exists: cancelling redis-py mid-connect can
+        # swallow the cancellation, so the connect is awaited here, not inside the task.
+        first = None
+        try:
+            first = self._redis.pubsub()
+            await first.psubscribe("porch:*")
+        except Exception:
+            log.warning("pubsub_unavailable_at_start")
+            first = None
+        self._task = asyncio.create_task(self._listen(first), name="porch-pubsub")
 
-    async def _listen(self) -> None:
+    async def _listen(self, pubsub: Any) -> None:
         delay = 0.5
-        while True:
+        while not self._closing:
             try:
-                pubsub = self._redis.pubsub()
-                await pubsub.psubscribe("porch:*")
+                if pubsub is None:
+                    pubsub = self._redis.pubsub()
+                    await pubsub.psubscribe("porch:*")
                 delay = 0.5
                 async for msg in _messages(pubsub):
                     channel = msg["channel"].decode()[len("porch:") :]
@@ -80,15 +90,19 @@ class RedisPubSub(LocalPubSub):
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # redis-py may turn a cancellation during connect into an error; hence _closing.
+                if self._closing:
+                    return
                 log.warning("pubsub_listen_failed", retry_in=delay)
+                pubsub = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait({self._task}, timeout=2)
         await super().aclose()
 
 

@@ -158,7 +158,7 @@ class Settings(BaseSettings):
         if model in self.llm_prices:
             return self.llm_prices[model]
         known = DEFAULT_PRICES.get(model)
-        return ModelPrice(**known) if known else None
+        return ModelPrice.model_validate(known) if known else None
 
 
 class SettingsError(Exception):

@@ -22,7 +22,7 @@ from porch.accounts.schemas import (
 from porch.deps import SessionDep, SettingsDep
 from porch.settings import Settings
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 def _session_out(owner: service.Owner) -> SessionOut:

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porch import __version__
 from porch.accounts import tokens
@@ -28,6 +29,24 @@ from porch.state import State
 from porch.widgets import service as widgets
 
 router = APIRouter(include_in_schema=False)
+_OWNER_ALIAS = "/api/widgets"
+
+
+class LegacyPaths:
+    """Serves `/api/widgets…` as `/api/v1/widgets…`: same handlers, same auth, no copies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (
+            path == _OWNER_ALIAS or path.startswith(_OWNER_ALIAS + "/")
+        ):
+            # In place, so the metrics middleware outside sees which route served it.
+            scope["path"] = "/api/v1" + path[4:]
+            scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
 
 
 class CompatMessage(BaseModel):

@@ -7,6 +7,7 @@ own task, so a visitor who closes the tab, or a shutdown, never cuts a reply mid
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import uuid
@@ -28,6 +29,7 @@ from porch.providers.base import (
     Grounding,
     Passage,
     ProviderUnavailable,
+    StreamEvent,
     StreamInterrupted,
     TextDelta,
     Usage,
@@ -250,14 +252,19 @@ class _Reply:
     async def consume(self, model: ChatModel, request: CompletionRequest) -> None:
         # A chat model is grounded when it was given passages; the extractive one says so itself.
         self.answered = bool(request.passages)
-        async for event in model.stream(request):
-            if isinstance(event, TextDelta):
-                if event.text:
-                    self.add(event.text)
-            elif isinstance(event, Usage):
-                self.usage = event
-            elif isinstance(event, Grounding):
-                self.answered = event.answered
+        # aclosing: if this task is cancelled, the provider's HTTP stream closes at once.
+        async with contextlib.aclosing(model.stream(request)) as stream:
+            async for event in stream:
+                self._on(event)
+
+    def _on(self, event: StreamEvent) -> None:
+        if isinstance(event, TextDelta):
+            if event.text:
+                self.add(event.text)
+        elif isinstance(event, Usage):
+            self.usage = event
+        elif isinstance(event, Grounding):
+            self.answered = event.answered
 
 
 def _sources(text: str, passages: list[Passage]) -> list[dict[str, object]]:

@@ -6,15 +6,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from porch.models import Conversation, Message
 
-conversations = Conversation.__table__
-messages = Message.__table__
+conversations = cast(Table, Conversation.__table__)
+messages = cast(Table, Message.__table__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,13 +32,13 @@ from porch.errors import NotFound, Unavailable
 from porch.limits.service import Rule
 from porch.state import State
 
-router = APIRouter(tags=["visitor"])
+router = APIRouter(prefix="/api/v1", tags=["visitor"])
 
 
 def message_out(m: StoredMessage) -> MessageOut:
     return MessageOut(
         id=m.id,
-        role=m.role,  # type: ignore[arg-type]
+        role=m.role,
         content=m.content,
         created_at=m.created_at,
         status=m.status,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import semchunk
 
@@ -24,8 +25,8 @@ def _count_words(text: str) -> int:
 
 
 @lru_cache(maxsize=4)
-def _chunker(size: int) -> semchunk.Chunker:
-    return semchunk.chunkerify(_count_words, size)
+def _chunker(size: int) -> Any:
+    return semchunk.chunkerify(_count_words, size)  # type: ignore[attr-defined]
 
 
 def sections(text: str) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -38,7 +38,7 @@ class KeywordIndex(Protocol):
     ) -> list[Hit]: ...
 
 
-def _hits(rows: Sequence[tuple[object, ...]]) -> list[Hit]:
+def _hits(rows: Sequence[Any]) -> list[Hit]:
     return [
         Hit(
             uuid.UUID(str(r[0])),
@@ -48,7 +48,7 @@ def _hits(rows: Sequence[tuple[object, ...]]) -> list[Hit]:
             None if r[4] is None else str(r[4]),
             str(r[5]),
             float(r[6]),
-        )  # type: ignore[arg-type]
+        )
         for r in rows
     ]
 

@@ -20,7 +20,7 @@ from porch.knowledge.schemas import (
 )
 from porch.widgets import service as widgets
 
-router = APIRouter(tags=["knowledge"])
+router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
 
 @router.post(
@@ -44,7 +44,7 @@ async def add_source(
         body=body.text,
         url=body.url,
     )
-    return SourceCreated(source_id=source.id, status=source.status)  # type: ignore[arg-type]
+    return SourceCreated(source_id=source.id, status=source.status)
 
 
 @router.get("/widgets/{widget_id}/sources", response_model=SourceList)

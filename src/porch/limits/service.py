@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import structlog
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerHour, RateLimitItemPerMinute
@@ -56,9 +57,17 @@ class RateLimits:
 
     def __init__(self, redis_url: str | None) -> None:
         self._fallback = MemoryStorage()
-        self._storage: Storage = (
-            storage_from_string(f"async+{redis_url}") if redis_url else self._fallback
-        )
+        self._storage: Storage = cast(Storage, (
+            # redis-py is already a dependency; limits would otherwise want coredis.
+            storage_from_string(
+                f"async+{redis_url}",
+                implementation="redispy",
+                socket_timeout=2,
+                socket_connect_timeout=2,
+            )
+            if redis_url
+            else self._fallback
+        ))
         self._shared = redis_url is not None
         # Moving windows for short periods (no burst at the edge); fixed for days (cheap).
         self._moving = MovingWindowRateLimiter(self._storage)
@@ -77,6 +86,8 @@ class RateLimits:
         try:
             verdicts = await self._apply(checks, local=False)
             self.degraded = False
+        except RateLimited:
+            raise
         except Exception:
             if not self._shared:
                 raise

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """A retrieved chunk as the answerer sees it; `ref` is the id cited in the prompt ([1], [2]…)."""
+    """A retrieved chunk as the answerer sees it; `ref` is the id the prompt cites ([1], [2]…)."""
 
     ref: int
     chunk_id: str
@@ -32,6 +32,7 @@ class CompletionRequest:
 
     `system` and `turns` are the prompt for chat models (turns end with the visitor's
     question); `question` and `passages` let the extractive answerer work without a model.
+    `model` is informational: a ChatModel always answers with the model it was built for.
     """
 
     model: str
@@ -54,11 +55,29 @@ class Usage:
     completion_tokens: int
 
 
-StreamEvent = TextDelta | Usage
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    """Whether the reply is grounded in the passages; sent first, by the extractive answerer only.
+
+    `answered=False` means the text is a polite "I don't know that yet." and the caller
+    should add the widget's fallback message and count the question as unanswered.
+    Chat models never send it: their grounding is up to the prompt.
+    """
+
+    answered: bool
+
+
+StreamEvent = TextDelta | Usage | Grounding
 
 
 class ChatModel(Protocol):
-    """A provider's model: streams text deltas, then at most one Usage."""
+    """A provider's model: streams text deltas, then at most one Usage.
+
+    The extractive answerer sends one Grounding before its text. `stream` is an async
+    generator so that consumers can close it when they stop early
+    (`async with contextlib.aclosing(model.stream(request)) as events:`): the HTTP
+    request ends then, not when the garbage collector gets to it.
+    """
 
     @property
     def provider(self) -> str: ...
@@ -66,7 +85,7 @@ class ChatModel(Protocol):
     @property
     def model(self) -> str: ...
 
-    def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]: ...
 
 
 @dataclass

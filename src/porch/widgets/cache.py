@@ -58,7 +58,7 @@ def build_config(widget: Widget) -> WidgetConfig:
         subtitle=widget.subtitle,
         greeting=widget.greeting,
         theme=Theme.model_validate(widget.theme or {}),
-        position=widget.position,  # type: ignore[arg-type]
+        position=widget.position,
         suggested_questions=list(widget.suggested_questions or []),
         features=features,
     )

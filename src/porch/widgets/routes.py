@@ -21,8 +21,8 @@ from porch.widgets.schemas import (
     WidgetOut,
 )
 
-router = APIRouter(tags=["widgets"])
-public_router = APIRouter(tags=["visitor"])
+router = APIRouter(prefix="/api/v1", tags=["widgets"])
+public_router = APIRouter(prefix="/api/v1", tags=["visitor"])
 
 
 @router.post("/widgets", status_code=status.HTTP_201_CREATED, response_model=WidgetOut)

@@ -99,7 +99,7 @@ def to_out(widget: Widget) -> WidgetOut:
         subtitle=widget.subtitle,
         greeting=widget.greeting,
         theme=Theme.model_validate(widget.theme or {}),
-        position=widget.position,  # type: ignore[arg-type]
+        position=widget.position,
         suggested_questions=list(widget.suggested_questions or []),
         features=Features.model_validate(widget.features or {}),
         allowed_origins=list(widget.allowed_origins or ["*"]),

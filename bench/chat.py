@@ -1,0 +1,229 @@
+"""Chat throughput, server CPU per message and added first-token delay, against a baseline.
+
+Starts a fake OpenAI-compatible server (zero latency), porch (one worker) on PostgreSQL, and a
+bare Starlette app doing one INSERT per request; drives N concurrent visitors posting messages
+(JSON, then SSE) and prints figures and ratios measured in this one run.
+
+    python bench/chat.py [--visitors 100] [--messages 5] [--runs 3] [--database sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bench.harness import (
+    cpu_seconds,
+    free_port,
+    median,
+    percentile,
+    python,
+    spawn,
+    stop,
+    wait_ready,
+    wrk_rps,
+)
+
+PG = os.environ.get("PORCH_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+FAQ = "# Plans\nThe Pro plan costs $12 per month and includes unlimited sites.\n" * 3
+
+
+@dataclass
+class Phase:
+    name: str
+    messages: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    first_token_added: list[float] = field(default_factory=list)
+
+    def row(self) -> dict[str, float]:
+        return {
+            "msgs_per_s": self.messages / self.seconds if self.seconds else 0.0,
+            "p50_ms": percentile(self.latencies, 0.5) * 1000,
+            "p99_ms": percentile(self.latencies, 0.99) * 1000,
+            "cpu_ms_per_msg": self.cpu / self.messages * 1000 if self.messages else 0.0,
+            "first_token_added_p50_ms": percentile(self.first_token_added, 0.5) * 1000,
+            "first_token_added_p99_ms": percentile(self.first_token_added, 0.99) * 1000,
+        }
+
+
+def recreate_database(name: str) -> str:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(f"{PG}/postgres")
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(run())
+    return f"{PG}/{name}"
+
+
+async def seed(base: str) -> tuple[str, str]:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        r = await c.post("/api/v1/auth/signup", json={"email": "bench@example.com",
+                                                      "password": "bench password"})
+        csrf = {"X-CSRF-Token": r.json()["csrf_token"]}
+        w = (await c.post("/api/v1/widgets", headers=csrf, json={
+            "name": "bench", "provider": "openai", "model": "gpt-4o-mini", "history_limit": 6,
+            "limits": {"visitor_messages_per_minute": 10_000, "visitor_messages_per_day": 1_000_000,
+                       "widget_messages_per_day": 100_000_000,
+                       "conversations_per_ip_per_hour": 100_000}})).json()
+        await c.post(f"/api/v1/widgets/{w['id']}/sources", headers=csrf,
+                     json={"type": "text", "title": "Plans", "text": FAQ})
+        return w["id"], csrf["X-CSRF-Token"]
+
+
+async def visitors(base: str, widget_id: str, n: int) -> list[tuple[str, str]]:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        out = []
+        for _ in range(n):
+            body = (await c.post(f"/api/v1/widgets/{widget_id}/conversations", json={})).json()
+            out.append((body["conversation_id"], body["visitor_token"]))
+        return out
+
+
+async def drive(base: str, convs: list[tuple[str, str]], per_visitor: int, stream: bool,
+                phase: Phase) -> None:
+    limits = httpx.Limits(max_connections=len(convs), max_keepalive_connections=len(convs))
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
+
+        async def one(conv_id: str, token: str) -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            if stream:
+                headers["Accept"] = "text/event-stream"
+            for i in range(per_visitor):
+                began = time.perf_counter()
+                payload: Any = {"content": f"How much is the Pro plan? ({i})"}
+                url = f"/api/v1/conversations/{conv_id}/messages"
+                if not stream:
+                    r = await c.post(url, json=payload, headers=headers)
+                    assert r.status_code == 200, r.text
+                else:
+                    async with c.stream("POST", url, json=payload, headers=headers) as r:
+                        assert r.status_code == 200
+                        async for line in r.aiter_lines():
+                            if line.startswith('data: {"delta":"T') and "|" in line:
+                                # The fake stamps its first token with its monotonic clock.
+                                sent_ns = int(line.split('"delta":"T', 1)[1].split("|", 1)[0])
+                                phase.first_token_added.append(
+                                    (time.monotonic_ns() - sent_ns) / 1e9)
+                phase.latencies.append(time.perf_counter() - began)
+                phase.messages += 1
+
+        await asyncio.gather(*(one(cid, tok) for cid, tok in convs))
+
+
+def measure(pid: int, base: str, convs: list[tuple[str, str]], per_visitor: int,
+            stream: bool, name: str) -> Phase:
+    phase = Phase(name)
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    asyncio.run(drive(base, convs, per_visitor, stream, phase))
+    phase.seconds, phase.cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    return phase
+
+
+async def drive_baseline(base: str, n: int, per_visitor: int, phase: Phase) -> None:
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
+
+        async def one() -> None:
+            for _ in range(per_visitor):
+                began = time.perf_counter()
+                r = await c.post("/insert", json={"content": "How much is the Pro plan?"})
+                assert r.status_code == 200
+                phase.latencies.append(time.perf_counter() - began)
+                phase.messages += 1
+
+        await asyncio.gather(*(one() for _ in range(n)))
+
+
+def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    fake_port, porch_port, base_port = free_port(), free_port(), free_port()
+    fake = spawn([python(), "-m", "tests.fakes.openai_server", "--port", str(fake_port),
+                  "--tokens", str(args.tokens), "--stamp"])
+    db_url = recreate_database("porch_bench") if args.database == "postgres" else None
+    env = {
+        "PORCH_DATA_DIR": f"/tmp/porch-bench-{os.getpid()}",
+        "PORCH_LLM_PROVIDER": "openai", "PORCH_LLM_MODEL": "gpt-4o-mini",
+        "PORCH_LLM_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
+        "PORCH_LLM_API_KEY": "sk-bench", "PORCH_LOG_LEVEL": "warning",
+        "PORCH_ALLOW_SIGNUP": "true",
+    }
+    if db_url:
+        env["PORCH_DATABASE_URL"] = db_url.replace("postgresql://", "postgresql+asyncpg://")
+    else:
+        os.system(f"rm -rf {env['PORCH_DATA_DIR']}")
+    porch = spawn([python(), "-m", "porch.cli", "serve", "--port", str(porch_port)], env)
+    baseline = spawn([python(), "-m", "uvicorn", "bench.baseline_app:app", "--port",
+                      str(base_port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                      "--log-level", "warning"],
+                     {"PORCH_BENCH_DSN": recreate_database("porch_bench_base")})
+    porch_url, base_url = f"http://127.0.0.1:{porch_port}", f"http://127.0.0.1:{base_port}"
+    try:
+        wait_ready(f"http://127.0.0.1:{fake_port}/v1/models", fake)
+        wait_ready(f"{porch_url}/ready", porch)
+        wait_ready(f"{base_url}/config", baseline)
+        widget_id, _ = asyncio.run(seed(porch_url))
+        convs = asyncio.run(visitors(porch_url, widget_id, args.visitors))
+        # Warm-up: connections, caches, statement caches.
+        measure(porch.pid, porch_url, convs[:10], 2, False, "warmup")
+        json_phase = measure(porch.pid, porch_url, convs, args.messages, False, "json")
+        sse_phase = measure(porch.pid, porch_url, convs, args.messages, True, "sse")
+
+        base_phase = Phase("baseline")
+        asyncio.run(drive_baseline(base_url, 10, 2, Phase("warmup")))
+        cpu0, t0 = cpu_seconds(baseline.pid), time.perf_counter()
+        asyncio.run(drive_baseline(base_url, args.visitors, args.messages, base_phase))
+        base_phase.seconds = time.perf_counter() - t0
+        base_phase.cpu = cpu_seconds(baseline.pid) - cpu0
+
+        public = wrk_rps(f"{porch_url}/api/v1/widgets/{widget_id}/public")
+        bare = wrk_rps(f"{base_url}/config")
+        rows = {p.name: p.row() for p in (json_phase, sse_phase, base_phase)}
+        if public and bare:
+            rows["public_config"] = {"porch_rps": public, "starlette_rps": bare,
+                                     "ratio": public / bare}
+        return rows
+    finally:
+        for proc in (porch, baseline, fake):
+            stop(proc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--visitors", type=int, default=100)
+    parser.add_argument("--messages", type=int, default=5, help="per visitor, per phase")
+    parser.add_argument("--tokens", type=int, default=20, help="tokens per fake reply")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    args = parser.parse_args()
+
+    runs = [run_once(args) for _ in range(args.runs)]
+    print(f"\nchat benchmark: {args.visitors} concurrent visitors x {args.messages} messages, "
+          f"{args.tokens}-token replies, porch 1 worker on {args.database}; "
+          f"median of {args.runs} runs")
+    for name in runs[0]:
+        figures = {k: median([r[name][k] for r in runs if name in r]) for k in runs[0][name]}
+        shown = ", ".join(f"{k}={v:.2f}" for k, v in figures.items() if v == v)
+        print(f"  {name:14s} {shown}")
+    json_cpu = median([r["json"]["cpu_ms_per_msg"] for r in runs])
+    sse_cpu = median([r["sse"]["cpu_ms_per_msg"] for r in runs])
+    base_cpu = median([r["baseline"]["cpu_ms_per_msg"] for r in runs])
+    print(f"  ratio: porch CPU per message / bare Starlette INSERT: JSON {json_cpu / base_cpu:.2f}x,"
+          f" SSE {sse_cpu / base_cpu:.2f}x (target: under 1.5 ms per message)")
+    if all("public_config" in r for r in runs):
+        ratio = median([r["public_config"]["ratio"] for r in runs])
+        print(f"  ratio: public config req/s / bare Starlette: {ratio:.2f} (target >= 0.6)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""LLM adapters behind one interface, a registry, resilience, usage and cost."""

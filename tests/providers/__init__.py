@@ -1,0 +1,1 @@
+"""Tests for porch.providers, against fake vendors over real HTTP."""
