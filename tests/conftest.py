@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from porch.db import create_engine
 from porch.migrate import upgrade
 from porch.models import Base
 from porch.settings import Settings
+from tests.fakes import AnthropicFake, OpenAIFake
 
 PG_ADMIN_URL = os.environ.get(
     "PORCH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -237,6 +238,44 @@ def parse_sse(body: str) -> list[tuple[str, Any]]:
         if data is not None:
             events.append((name, data))
     return events
+
+
+@pytest.fixture(autouse=True)
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fakes are on loopback; a CI proxy must not sit in between or change the transport."""
+    for name in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def openai_server() -> Iterator[OpenAIFake]:
+    with OpenAIFake() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def anthropic_server() -> Iterator[AnthropicFake]:
+    with AnthropicFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def openai_fake(openai_server: OpenAIFake) -> OpenAIFake:
+    openai_server.control.reset()
+    return openai_server
+
+
+@pytest.fixture
+def anthropic_fake(anthropic_server: AnthropicFake) -> AnthropicFake:
+    anthropic_server.control.reset()
+    return anthropic_server
 
 
 @pytest.fixture(scope="session")

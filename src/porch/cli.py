@@ -253,3 +253,7 @@ def main() -> None:
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

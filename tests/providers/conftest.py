@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,45 +12,7 @@ import pytest
 from porch.observability.metrics import Metrics
 from porch.providers.registry import ProviderRegistry
 from porch.settings import Settings
-from tests.fakes import AnthropicFake, OpenAIFake
-
-
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fakes are on loopback; a CI proxy must not sit in between or change the transport."""
-    for name in (
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="session")
-def openai_server() -> Iterator[OpenAIFake]:
-    with OpenAIFake() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="session")
-def anthropic_server() -> Iterator[AnthropicFake]:
-    with AnthropicFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def openai_fake(openai_server: OpenAIFake) -> OpenAIFake:
-    openai_server.control.reset()
-    return openai_server
-
-
-@pytest.fixture
-def anthropic_fake(anthropic_server: AnthropicFake) -> AnthropicFake:
-    anthropic_server.control.reset()
-    return anthropic_server
+from tests.fakes import OpenAIFake
 
 
 @pytest.fixture

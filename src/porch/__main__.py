@@ -1,0 +1,5 @@
+"""`python -m porch`: the same as the `porch` command."""
+
+from porch.cli import main
+
+main()
