@@ -37,8 +37,8 @@ format: install
 	$(VENV)/bin/ruff format src tests bench migrations
 
 bench: install
-	@bash scripts/ensure-services.sh
-	$(PY) bench/chat.py
+	@bash scripts/ensure-services.sh --bench
+	$(PY) -m bench.chat
 
 ## docs/configuration.md is generated from the settings class; a test fails when it is stale
 docs: install

@@ -29,4 +29,10 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || true
 fi
 [ -x /usr/bin/chromium ] || echo "warning: /usr/bin/chromium is missing; browser tests will fail"
+
+# Benchmarks drive the hot public paths with wrk.
+if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null; then
+  echo "installing wrk for the benchmarks"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || true
+fi
 exit 0

@@ -110,16 +110,18 @@ async def test_reply_completes_and_is_stored_after_the_visitor_leaves(
     base, _ = server
     openai_fake.control.script(tokens=12, token_latency=0.05)
     _, conv, token = _widget_and_visitor(base)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        async with c.stream(
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=30) as c,
+        c.stream(
             "POST",
             f"/api/v1/conversations/{conv}/messages",
             json={"content": "How much is the Pro plan?"},
             headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"},
-        ) as resp:
-            async for line in resp.aiter_lines():
-                if line.startswith("event: token"):
-                    break  # the visitor closes the tab after the first token
+        ) as resp,
+    ):
+        async for line in resp.aiter_lines():
+            if line.startswith("event: token"):
+                break  # the visitor closes the tab after the first token
     await asyncio.sleep(1.5)
     rows = _assistant_rows(tmp_path)
     assert rows[-1] == (" ".join(f"tok{i}" for i in range(12)), "complete")

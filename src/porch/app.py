@@ -32,6 +32,7 @@ from porch.settings import Settings, load_settings
 from porch.state import State
 from porch.web.routes import router as web_router
 from porch.widgets.cache import WidgetCache
+from porch.widgets.fastpath import PublicConfigFastPath
 from porch.widgets.routes import public_router as widgets_public_router
 from porch.widgets.routes import router as widgets_router
 
@@ -62,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = State(
         settings=settings,
         engine=engine,
+        autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
         sessionmaker=sessionmaker,
         redis=redis,
         pubsub=pubsub,
@@ -144,6 +146,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         metrics=app.state.metrics,
         max_body=settings.max_body_bytes,
+        extra_headers=SECURITY_HEADERS,
+    )
+    # Outermost: the hottest public path answers before anything else runs.
+    app.add_middleware(
+        PublicConfigFastPath,
+        cache=lambda: getattr(getattr(app.state, "porch", None), "widgets", None),
+        metrics=app.state.metrics,
         extra_headers=SECURITY_HEADERS,
     )
     return app

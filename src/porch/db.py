@@ -36,7 +36,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it is a round trip per checkout. A connection broken by a restart
+        # fails its statement, SQLAlchemy invalidates the pool, and the next one reconnects.
+        pool_pre_ping=False,
         pool_recycle=1800,
         # asyncpg's statement cache is per connection; keep it, it is most of the speed.
         connect_args={"server_settings": {"application_name": "porch"}},

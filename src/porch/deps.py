@@ -13,7 +13,8 @@ from porch.settings import Settings
 from porch.state import State
 
 
-def get_state(request: Request) -> State:
+# Async on purpose: FastAPI runs plain `def` dependencies in a thread pool, a hop per request.
+async def get_state(request: Request) -> State:
     state: State = request.app.state.porch
     return state
 
@@ -21,7 +22,7 @@ def get_state(request: Request) -> State:
 StateDep = Annotated[State, Depends(get_state)]
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 

@@ -7,11 +7,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ModelPrice(BaseSettings):
+class ModelPrice(BaseModel):
     """US dollars per million tokens."""
 
     input: float = Field(ge=0)
@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # SQLite by default; postgresql+asyncpg://user@host/db for scale-out.
     database_url: str | None = None
     # Connections per process on PostgreSQL (and as many again in overflow).
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     # Unset keeps cache, rate limits and pub/sub in-process.
     redis_url: str | None = None
     # Signs sessions and encrypts secrets at rest; generated into the data dir when unset.
@@ -154,11 +154,13 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         return path.read_text().strip().encode()
 
+    @cached_property
+    def _prices(self) -> dict[str, ModelPrice]:
+        known = {name: ModelPrice.model_validate(p) for name, p in DEFAULT_PRICES.items()}
+        return {**known, **self.llm_prices}
+
     def price(self, model: str) -> ModelPrice | None:
-        if model in self.llm_prices:
-            return self.llm_prices[model]
-        known = DEFAULT_PRICES.get(model)
-        return ModelPrice.model_validate(known) if known else None
+        return self._prices.get(model)
 
 
 class SettingsError(Exception):

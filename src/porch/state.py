@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 class State:
     settings: Settings
     engine: AsyncEngine
+    # The same pool without BEGIN/COMMIT: for the chat path's single-statement reads and writes.
+    autocommit: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Any | None
     pubsub: PubSub

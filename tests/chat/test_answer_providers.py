@@ -64,7 +64,8 @@ async def assistant_rows(app: FastAPI) -> list[Any]:
             (
                 await conn.execute(
                     text(
-                        "SELECT content, status, provider, model, prompt_tokens, completion_tokens, "
+                        "SELECT content, status, provider, model, prompt_tokens, "
+                        "completion_tokens, "
                         "cost_usd, error_code FROM messages WHERE role = 'assistant' ORDER BY id"
                     )
                 )

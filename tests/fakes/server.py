@@ -192,8 +192,11 @@ def main(app: Callable[[FakeControl], ASGIApp], description: str) -> None:
     )
     parser.add_argument("--tokens", type=int, default=50, help="tokens per reply")
     parser.add_argument("--text", default=None, help="reply text instead of generated tokens")
-    parser.add_argument("--stamp", action="store_true",
-                        help="prefix the first token with the fake's monotonic clock")
+    parser.add_argument(
+        "--stamp",
+        action="store_true",
+        help="prefix the first token with the fake's monotonic clock",
+    )
     args = parser.parse_args()
     control = FakeControl(max_requests=100)
     control.script(

@@ -131,3 +131,22 @@ async def test_embed_snippet(owner: OwnerClient) -> None:
     assert snippet == (
         f'<script src="http://127.0.0.1:8000/widget.js" data-widget-id="{w["id"]}" async></script>'
     )
+
+
+async def test_cached_public_config_served_alike_by_the_fast_path(
+    owner: OwnerClient, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    w = await make_widget(owner, title="Fast")
+    url = f"/api/v1/widgets/{w['id']}/public"
+    cold = await client.get(url, headers={"X-Request-ID": "cold-1"})  # loads the cache
+    warm = await client.get(url, headers={"X-Request-ID": "warm-1"})  # answered before routing
+    assert app.state.porch.widgets.peek(__import__("uuid").UUID(w["id"])) is not None
+    assert warm.content == cold.content
+    for header in ("content-type", "etag", "cache-control", "x-content-type-options"):
+        assert warm.headers[header] == cold.headers[header], header
+    assert warm.headers["x-request-id"] == "warm-1"
+    assert warm.headers["access-control-allow-origin"] == "*"
+    head = await client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/api/v1/widgets/{widget_id}/public",status="200"} 2.0' in metrics

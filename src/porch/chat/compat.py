@@ -71,7 +71,7 @@ async def _widget_id(state: State, named: uuid.UUID | None) -> uuid.UUID:
 async def _visitor(state: State, request: Request, body: CompatMessage) -> tuple[Visitor, str]:
     """The conversation named by sessionId, or a new one in the named or default widget."""
     if body.session_id:
-        async with state.engine.connect() as conn:
+        async with state.autocommit.connect() as conn:
             conversation_id = await repo.conversation_by_token(
                 conn, tokens.token_hash(body.session_id)
             )
@@ -150,12 +150,12 @@ async def chat_stream(body: CompatMessage, request: Request, state: StateDep) ->
 
 @router.get("/chat/history/{session_id}")
 async def chat_history(session_id: str, request: Request, state: StateDep) -> dict[str, Any]:
-    async with state.engine.connect() as conn:
+    async with state.autocommit.connect() as conn:
         conversation_id = await repo.conversation_by_token(conn, tokens.token_hash(session_id))
     if conversation_id is None:
         raise NotFound("No such session.", code="session_not_found")
     visitor = await visitor_for(state, request, conversation_id, session_id)
-    async with state.engine.connect() as conn:
+    async with state.autocommit.connect() as conn:
         items, _ = await service.history(
             conn, visitor.conversation.id, before=None, limit=service.HISTORY_PAGE_MAX
         )

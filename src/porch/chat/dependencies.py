@@ -51,7 +51,7 @@ async def visitor_for(
             "Send the conversation's visitor_token as a Bearer token.",
             code="visitor_token_required",
         )
-    async with state.engine.connect() as conn:
+    async with state.autocommit.connect() as conn:
         ref = await repo.conversation(conn, conversation_id)
     # A wrong token and an unknown conversation look alike: ids reveal nothing.
     if ref is None or not tokens.same_token(token, ref.token_hash):

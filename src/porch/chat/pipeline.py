@@ -21,7 +21,7 @@ from porch.chat import repository as repo
 from porch.chat.events import Done, Event, Failed, SourcesFound, Started, Token
 from porch.chat.repository import ConversationRef
 from porch.ids import uuid7
-from porch.limits.service import Rule
+from porch.limits.rules import Rule
 from porch.models.base import utcnow
 from porch.providers.base import (
     ChatModel,
@@ -93,7 +93,8 @@ async def accept(
         ]
     )
     user_message_id = uuid7()
-    async with state.engine.begin() as conn:
+    # One autocommit INSERT: durable when it returns, and the trigger counts it.
+    async with state.autocommit.connect() as conn:
         await repo.insert_message(
             conn,
             {
@@ -144,7 +145,7 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
 async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit) -> None:
     began = time.perf_counter()
     widget = acc.widget
-    async with state.engine.connect() as conn:
+    async with state.autocommit.connect() as conn:
         history = await repo.recent(
             conn, acc.conversation.id, limit=widget.history_limit, before=acc.user_message_id
         )
@@ -178,7 +179,7 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
     usage = reply.usage or Usage(len(request.system) // 4, len(reply.text) // 4)
     created_at = utcnow()
     latency_ms = int((time.perf_counter() - began) * 1000)
-    async with state.engine.begin() as conn:
+    async with state.autocommit.connect() as conn:
         await repo.insert_message(
             conn,
             {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from porch.models import Conversation, Message
@@ -74,13 +74,8 @@ async def message_conversation(conn: AsyncConnection, message_id: uuid.UUID) -> 
 
 
 async def insert_message(conn: AsyncConnection, values: dict[str, Any], *, now: datetime) -> None:
-    """Insert one message and bump the conversation's counters in the same transaction."""
+    """Insert one message; a trigger bumps the conversation's count and last_message_at."""
     await conn.execute(messages.insert().values(**values, created_at=now))
-    await conn.execute(
-        update(conversations)
-        .where(conversations.c.id == values["conversation_id"])
-        .values(message_count=conversations.c.message_count + 1, last_message_at=now)
-    )
 
 
 async def recent(

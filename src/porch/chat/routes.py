@@ -29,7 +29,7 @@ from porch.chat.schemas import (
 )
 from porch.deps import StateDep
 from porch.errors import NotFound, Unavailable
-from porch.limits.service import Rule
+from porch.limits.rules import Rule
 from porch.state import State
 
 router = APIRouter(prefix="/api/v1", tags=["visitor"])
@@ -167,7 +167,7 @@ async def history(
     before: Annotated[uuid.UUID | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=service.HISTORY_PAGE_MAX)] = 50,
 ) -> History:
-    async with state.engine.connect() as conn:
+    async with state.autocommit.connect() as conn:
         items, has_more = await service.history(
             conn, visitor.conversation.id, before=before, limit=limit
         )
@@ -193,7 +193,7 @@ async def feedback(
 
 
 async def _conversation_of(state: State, message_id: uuid.UUID) -> uuid.UUID:
-    async with state.engine.connect() as conn:
+    async with state.autocommit.connect() as conn:
         conversation_id = await repo.message_conversation(conn, message_id)
     if conversation_id is None:
         raise NotFound("No such message.", code="message_not_found")

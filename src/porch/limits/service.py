@@ -1,134 +1,104 @@
-"""Rate limits on the `limits` library: memory storage embedded, Redis when configured."""
+"""Rate limits: in-process windows embedded; the `limits` library on Redis at scale, exact
+across processes, falling back to per-process windows while Redis is away."""
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass
 from typing import cast
 
 import structlog
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from porch.errors import RateLimited
+from porch.limits.local import LocalWindows
+from porch.limits.rules import Rule, Verdict
 
 log = structlog.get_logger("porch.limits")
 
-_PERIODS: dict[str, type[RateLimitItem]] = {
+_ITEMS: dict[str, type[RateLimitItem]] = {
     "minute": RateLimitItemPerMinute,
     "hour": RateLimitItemPerHour,
     "day": RateLimitItemPerDay,
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One limit: `amount` per `period`, counted under `name` for a key."""
+class RedisWindows:
+    """The same windows as LocalWindows, kept in Redis by `limits` (atomic Lua scripts)."""
 
-    name: str
-    amount: int
-    period: str
-
-    def item(self) -> RateLimitItem:
-        return _PERIODS[self.period](self.amount)
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    rule: Rule
-    allowed: bool
-    remaining: int
-    reset_at: float
-
-    def headers(self) -> dict[str, str]:
-        reset = max(0, math.ceil(self.reset_at - time.time()))
-        return {
-            "RateLimit-Limit": str(self.rule.amount),
-            "RateLimit-Remaining": str(max(0, self.remaining)),
-            "RateLimit-Reset": str(reset),
-        }
-
-
-class RateLimits:
-    """Counts a message against every rule that applies to it; the first exhausted one refuses."""
-
-    def __init__(self, redis_url: str | None) -> None:
-        self._fallback = MemoryStorage()
-        self._storage: Storage = cast(Storage, (
-            # redis-py is already a dependency; limits would otherwise want coredis.
+    def __init__(self, redis_url: str) -> None:
+        # redis-py is already a dependency; limits would otherwise want coredis.
+        self.storage = cast(
+            Storage,
             storage_from_string(
                 f"async+{redis_url}",
                 implementation="redispy",
                 socket_timeout=2,
                 socket_connect_timeout=2,
-            )
-            if redis_url
-            else self._fallback
-        ))
-        self._shared = redis_url is not None
-        # Moving windows for short periods (no burst at the edge); fixed for days (cheap).
-        self._moving = MovingWindowRateLimiter(self._storage)
-        self._fixed = FixedWindowRateLimiter(self._storage)
-        self._moving_local = MovingWindowRateLimiter(self._fallback)
-        self._fixed_local = FixedWindowRateLimiter(self._fallback)
+            ),
+        )
+        self._moving = MovingWindowRateLimiter(self.storage)
+        self._fixed = FixedWindowRateLimiter(self.storage)
+
+    async def hit(self, rule: Rule, key: str, *, need_stats: bool) -> Verdict:
+        limiter = self._fixed if rule.period == "day" else self._moving
+        item = _ITEMS[rule.period](rule.amount)
+        ok = await limiter.hit(item, rule.name, key)
+        if ok and not need_stats:
+            return Verdict(rule, True, -1, 0.0)
+        stats = await limiter.get_window_stats(item, rule.name, key)
+        return Verdict(rule, ok, stats.remaining, stats.reset_time)
+
+
+class RateLimits:
+    """Counts a message against every rule that applies; the first exhausted one refuses."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.local = LocalWindows()
+        self.redis = RedisWindows(redis_url) if redis_url else None
         self.degraded = False
 
-    def _limiter(self, rule: Rule, local: bool) -> MovingWindowRateLimiter | FixedWindowRateLimiter:
-        if rule.period == "day":
-            return self._fixed_local if local else self._fixed
-        return self._moving_local if local else self._moving
-
     async def check(self, checks: list[tuple[Rule, str]]) -> list[Verdict]:
-        """Counts one hit against each (rule, key), raising RateLimited if any is exhausted."""
+        """Raises RateLimited (429 with Retry-After and RateLimit headers) when refused.
+
+        Each rule is one atomic increment, which keeps counts exact across processes; a
+        refused request still counts against the narrower rules checked before it.
+        """
+        verdicts = await self._shared(checks) if self.redis is not None else None
+        if verdicts is None:
+            verdicts = [self.local.hit(rule, key) for rule, key in checks]
+        for verdict in verdicts:
+            if not verdict.allowed:
+                raise RateLimited(
+                    _message(verdict.rule),
+                    retry_after=verdict.retry_after,
+                    headers=verdict.headers(),
+                )
+        return verdicts
+
+    async def _shared(self, checks: list[tuple[Rule, str]]) -> list[Verdict] | None:
+        assert self.redis is not None
+        verdicts: list[Verdict] = []
         try:
-            verdicts = await self._apply(checks, local=False)
-            self.degraded = False
-        except RateLimited:
-            raise
+            for rule, key in checks:
+                verdict = await self.redis.hit(rule, key, need_stats=not verdicts)
+                verdicts.append(verdict)
+                if not verdict.allowed:
+                    break
         except Exception:
-            if not self._shared:
-                raise
-            # Redis is away: limits fall back to per-process counting rather than failing open.
+            # Redis is away: count per process rather than failing open or failing the visitor.
             if not self.degraded:
                 log.warning("rate_limits_degraded")
             self.degraded = True
-            verdicts = await self._apply(checks, local=True)
+            return None
+        self.degraded = False
         return verdicts
-
-    async def _apply(self, checks: list[tuple[Rule, str]], local: bool) -> list[Verdict]:
-        # `hit` is one atomic increment per rule, which keeps counts exact across processes;
-        # a refused request still counts against the narrower rules checked before it.
-        verdicts: list[Verdict] = []
-        for rule, key in checks:
-            limiter = self._limiter(rule, local)
-            item = rule.item()
-            ok = await limiter.hit(item, rule.name, key)
-            if not ok or not verdicts:
-                stats = await limiter.get_window_stats(item, rule.name, key)
-                verdict = Verdict(rule, ok, stats.remaining, stats.reset_time)
-                if not ok:
-                    retry = max(1, math.ceil(stats.reset_time - time.time()))
-                    raise RateLimited(
-                        _message(rule),
-                        retry_after=retry,
-                        code="rate_limited",
-                        headers=verdict.headers(),
-                    )
-                verdicts.append(verdict)
-        return verdicts
-
-    async def ping(self) -> bool:
-        try:
-            return bool(await self._storage.check())
-        except Exception:
-            return False
 
     async def reset(self) -> None:
-        await self._storage.reset()
-        await self._fallback.reset()
+        self.local.clear()
+        if self.redis is not None:
+            await self.redis.storage.reset()
 
 
 def _message(rule: Rule) -> str:

@@ -96,6 +96,10 @@ class WidgetCache:
         self._max = max_entries
         pubsub.subscribe(CHANNEL, self._on_changed)
 
+    def peek(self, widget_id: uuid.UUID | None) -> WidgetConfig | None:
+        """The cached config, without loading: None when absent, unknown or not cached."""
+        return self._entries.get(widget_id) if widget_id is not None else None
+
     async def get(self, widget_id: uuid.UUID) -> WidgetConfig | None:
         try:
             return self._entries[widget_id]
