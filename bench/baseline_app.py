@@ -18,11 +18,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-CONFIG = orjson.dumps({"widget_id": str(uuid.uuid4()), "title": "Help", "subtitle": "",
-                       "greeting": "Hi", "theme": {"primary_color": "#2563eb"},
-                       "position": "bottom-right", "suggested_questions": [],
-                       "features": {"sources": True, "feedback": True, "handoff": False,
-                                    "voice": False}})
+CONFIG = orjson.dumps(
+    {
+        "widget_id": str(uuid.uuid4()),
+        "title": "Help",
+        "subtitle": "",
+        "greeting": "Hi",
+        "theme": {"primary_color": "#2563eb"},
+        "position": "bottom-right",
+        "suggested_questions": [],
+        "features": {"sources": True, "feedback": True, "handoff": False, "voice": False},
+    }
+)
 pool: Any = None
 
 
@@ -31,8 +38,10 @@ async def lifespan(_: Starlette) -> AsyncIterator[None]:
     global pool
     pool = await asyncpg.create_pool(os.environ["PORCH_BENCH_DSN"], min_size=2, max_size=10)
     async with pool.acquire() as conn:
-        await conn.execute("CREATE TABLE IF NOT EXISTS bench_messages "
-                           "(id uuid PRIMARY KEY, content text, created_at timestamptz)")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_messages "
+            "(id uuid PRIMARY KEY, content text, created_at timestamptz)"
+        )
     yield
     await pool.close()
 
@@ -41,8 +50,9 @@ async def insert(request: Request) -> Response:
     body = orjson.loads(await request.body())
     message_id = uuid.uuid4()
     async with pool.acquire() as conn:
-        await conn.execute("INSERT INTO bench_messages VALUES ($1, $2, now())",
-                           message_id, body["content"])
+        await conn.execute(
+            "INSERT INTO bench_messages VALUES ($1, $2, now())", message_id, body["content"]
+        )
     return Response(orjson.dumps({"id": str(message_id)}), media_type="application/json")
 
 
@@ -50,5 +60,6 @@ async def config(_: Request) -> Response:
     return Response(CONFIG, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/insert", insert, methods=["POST"]), Route("/config", config)],
-                lifespan=lifespan)
+app = Starlette(
+    routes=[Route("/insert", insert, methods=["POST"]), Route("/config", config)], lifespan=lifespan
+)

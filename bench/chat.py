@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,16 +70,33 @@ def recreate_database(name: str) -> str:
 
 async def seed(base: str) -> tuple[str, str]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        r = await c.post("/api/v1/auth/signup", json={"email": "bench@example.com",
-                                                      "password": "bench password"})
+        r = await c.post(
+            "/api/v1/auth/signup", json={"email": "bench@example.com", "password": "bench password"}
+        )
         csrf = {"X-CSRF-Token": r.json()["csrf_token"]}
-        w = (await c.post("/api/v1/widgets", headers=csrf, json={
-            "name": "bench", "provider": "openai", "model": "gpt-4o-mini", "history_limit": 6,
-            "limits": {"visitor_messages_per_minute": 10_000, "visitor_messages_per_day": 1_000_000,
-                       "widget_messages_per_day": 100_000_000,
-                       "conversations_per_ip_per_hour": 100_000}})).json()
-        await c.post(f"/api/v1/widgets/{w['id']}/sources", headers=csrf,
-                     json={"type": "text", "title": "Plans", "text": FAQ})
+        w = (
+            await c.post(
+                "/api/v1/widgets",
+                headers=csrf,
+                json={
+                    "name": "bench",
+                    "provider": "openai",
+                    "model": "gpt-4o-mini",
+                    "history_limit": 6,
+                    "limits": {
+                        "visitor_messages_per_minute": 10_000,
+                        "visitor_messages_per_day": 1_000_000,
+                        "widget_messages_per_day": 100_000_000,
+                        "conversations_per_ip_per_hour": 100_000,
+                    },
+                },
+            )
+        ).json()
+        await c.post(
+            f"/api/v1/widgets/{w['id']}/sources",
+            headers=csrf,
+            json={"type": "text", "title": "Plans", "text": FAQ},
+        )
         return w["id"], csrf["X-CSRF-Token"]
 
 
@@ -91,8 +109,9 @@ async def visitors(base: str, widget_id: str, n: int) -> list[tuple[str, str]]:
         return out
 
 
-async def drive(base: str, convs: list[tuple[str, str]], per_visitor: int, stream: bool,
-                phase: Phase) -> None:
+async def drive(
+    base: str, convs: list[tuple[str, str]], per_visitor: int, stream: bool, phase: Phase
+) -> None:
     limits = httpx.Limits(max_connections=len(convs), max_keepalive_connections=len(convs))
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
 
@@ -115,15 +134,17 @@ async def drive(base: str, convs: list[tuple[str, str]], per_visitor: int, strea
                                 # The fake stamps its first token with its monotonic clock.
                                 sent_ns = int(line.split('"delta":"T', 1)[1].split("|", 1)[0])
                                 phase.first_token_added.append(
-                                    (time.monotonic_ns() - sent_ns) / 1e9)
+                                    (time.monotonic_ns() - sent_ns) / 1e9
+                                )
                 phase.latencies.append(time.perf_counter() - began)
                 phase.messages += 1
 
         await asyncio.gather(*(one(cid, tok) for cid, tok in convs))
 
 
-def measure(pid: int, base: str, convs: list[tuple[str, str]], per_visitor: int,
-            stream: bool, name: str) -> Phase:
+def measure(
+    pid: int, base: str, convs: list[tuple[str, str]], per_visitor: int, stream: bool, name: str
+) -> Phase:
     phase = Phase(name)
     cpu0, t0 = cpu_seconds(pid), time.perf_counter()
     asyncio.run(drive(base, convs, per_visitor, stream, phase))
@@ -148,25 +169,54 @@ async def drive_baseline(base: str, n: int, per_visitor: int, phase: Phase) -> N
 
 def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     fake_port, porch_port, base_port = free_port(), free_port(), free_port()
-    fake = spawn([python(), "-m", "tests.fakes.openai_server", "--port", str(fake_port),
-                  "--tokens", str(args.tokens), "--stamp"])
+    fake = spawn(
+        [
+            python(),
+            "-m",
+            "tests.fakes.openai_server",
+            "--port",
+            str(fake_port),
+            "--tokens",
+            str(args.tokens),
+            "--stamp",
+        ]
+    )
     db_url = recreate_database("porch_bench") if args.database == "postgres" else None
     env = {
         "PORCH_DATA_DIR": f"/tmp/porch-bench-{os.getpid()}",
-        "PORCH_LLM_PROVIDER": "openai", "PORCH_LLM_MODEL": "gpt-4o-mini",
+        "PORCH_LLM_PROVIDER": "openai",
+        "PORCH_LLM_MODEL": "gpt-4o-mini",
         "PORCH_LLM_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
-        "PORCH_LLM_API_KEY": "sk-bench", "PORCH_LOG_LEVEL": "warning",
+        "PORCH_LLM_API_KEY": "sk-bench",
+        "PORCH_LOG_LEVEL": "warning",
         "PORCH_ALLOW_SIGNUP": "true",
     }
     if db_url:
-        env["PORCH_DATABASE_URL"] = db_url.replace("postgresql://", "postgresql+asyncpg://")
+        # Loopback: no TLS, as a deployment next to its database would run.
+        env["PORCH_DATABASE_URL"] = (
+            db_url.replace("postgresql://", "postgresql+asyncpg://") + "?ssl=disable"
+        )
     else:
-        os.system(f"rm -rf {env['PORCH_DATA_DIR']}")
+        shutil.rmtree(env["PORCH_DATA_DIR"], ignore_errors=True)
     porch = spawn([python(), "-m", "porch.cli", "serve", "--port", str(porch_port)], env)
-    baseline = spawn([python(), "-m", "uvicorn", "bench.baseline_app:app", "--port",
-                      str(base_port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                      "--log-level", "warning"],
-                     {"PORCH_BENCH_DSN": recreate_database("porch_bench_base")})
+    baseline = spawn(
+        [
+            python(),
+            "-m",
+            "uvicorn",
+            "bench.baseline_app:app",
+            "--port",
+            str(base_port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        {"PORCH_BENCH_DSN": recreate_database("porch_bench_base") + "?sslmode=disable"},
+    )
     porch_url, base_url = f"http://127.0.0.1:{porch_port}", f"http://127.0.0.1:{base_port}"
     try:
         wait_ready(f"http://127.0.0.1:{fake_port}/v1/models", fake)
@@ -190,8 +240,11 @@ def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         bare = wrk_rps(f"{base_url}/config")
         rows = {p.name: p.row() for p in (json_phase, sse_phase, base_phase)}
         if public and bare:
-            rows["public_config"] = {"porch_rps": public, "starlette_rps": bare,
-                                     "ratio": public / bare}
+            rows["public_config"] = {
+                "porch_rps": public,
+                "starlette_rps": bare,
+                "ratio": public / bare,
+            }
         return rows
     finally:
         for proc in (porch, baseline, fake):
@@ -208,9 +261,11 @@ def main() -> None:
     args = parser.parse_args()
 
     runs = [run_once(args) for _ in range(args.runs)]
-    print(f"\nchat benchmark: {args.visitors} concurrent visitors x {args.messages} messages, "
-          f"{args.tokens}-token replies, porch 1 worker on {args.database}; "
-          f"median of {args.runs} runs")
+    print(
+        f"\nchat benchmark: {args.visitors} concurrent visitors x {args.messages} messages, "
+        f"{args.tokens}-token replies, porch 1 worker on {args.database}; "
+        f"median of {args.runs} runs"
+    )
     for name in runs[0]:
         figures = {k: median([r[name][k] for r in runs if name in r]) for k in runs[0][name]}
         shown = ", ".join(f"{k}={v:.2f}" for k, v in figures.items() if v == v)
@@ -218,8 +273,10 @@ def main() -> None:
     json_cpu = median([r["json"]["cpu_ms_per_msg"] for r in runs])
     sse_cpu = median([r["sse"]["cpu_ms_per_msg"] for r in runs])
     base_cpu = median([r["baseline"]["cpu_ms_per_msg"] for r in runs])
-    print(f"  ratio: porch CPU per message / bare Starlette INSERT: JSON {json_cpu / base_cpu:.2f}x,"
-          f" SSE {sse_cpu / base_cpu:.2f}x (target: under 1.5 ms per message)")
+    print(
+        f"  ratio: porch CPU per message / bare Starlette INSERT: JSON {json_cpu / base_cpu:.2f}x,"
+        f" SSE {sse_cpu / base_cpu:.2f}x (target: under 1.5 ms per message)"
+    )
     if all("public_config" in r for r in runs):
         ratio = median([r["public_config"]["ratio"] for r in runs])
         print(f"  ratio: public config req/s / bare Starlette: {ratio:.2f} (target >= 0.6)")

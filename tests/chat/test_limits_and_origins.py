@@ -119,3 +119,22 @@ async def test_handoff_quiets_the_assistant(
     ).json()["messages"]
     assert [m["role"] for m in history] == ["system", "user"]
     assert history[1]["content"] == "Hello, anyone there?"
+
+
+async def test_public_config_refuses_disallowed_sites_but_not_porch_itself(
+    owner: OwnerClient, client: httpx.AsyncClient
+) -> None:
+    w = await make_widget(owner, allowed_origins=["https://shop.example"])
+    url = f"/api/v1/widgets/{w['id']}/public"
+    for _ in range(2):  # the second time from the cache, before routing
+        evil = await client.get(url, headers={"Origin": "https://evil.example"})
+        assert evil.status_code == 403
+        assert evil.json()["error"]["code"] == "origin_not_allowed"
+        assert (
+            await client.get(url, headers={"Origin": "https://shop.example"})
+        ).status_code == 200
+    # The chat iframe is served by porch: its own origin always passes.
+    own = await client.post(
+        f"/api/v1/widgets/{w['id']}/conversations", json={}, headers={"Origin": "http://porch.test"}
+    )
+    assert own.status_code == 201

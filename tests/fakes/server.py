@@ -204,6 +204,7 @@ def main(app: Callable[[FakeControl], ASGIApp], description: str) -> None:
         text=args.text,
         token_latency=args.latency_ms / 1000,
         first_token_latency=args.first_token_ms / 1000,
+        stamp=args.stamp,
     )
     uvicorn.run(
         app(control),

@@ -29,7 +29,7 @@ class Visitor:
 def check_origin(request: Request, widget: WidgetConfig) -> None:
     """Browsers send Origin on cross-site requests; refuse sites the owner has not allowed."""
     origin = request.headers.get("origin")
-    if origin and not widget.allows_origin(origin):
+    if origin and not widget.allows_origin(origin, request.headers.get("host")):
         raise Forbidden(
             "This website is not allowed to use this widget.", code="origin_not_allowed"
         )

@@ -121,9 +121,30 @@ def start(state: State, accepted: Accepted) -> asyncio.Queue[Event | None]:
     return queue
 
 
+async def batches(queue: asyncio.Queue[Event | None]) -> AsyncIterator[list[Event]]:
+    """Events in the order made, grouped by what had arrived when the reader got to them.
+
+    A stream writes each group in one send: when the model outpaces the connection, tokens
+    share a write instead of costing a syscall each, and no timer ever holds one back.
+    """
+    while True:
+        event = await queue.get()
+        group: list[Event] = []
+        while event is not None:
+            group.append(event)
+            if queue.empty():
+                break
+            event = queue.get_nowait()
+        if group:
+            yield group
+        if event is None:
+            return
+
+
 async def events(queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
-    while (event := await queue.get()) is not None:
-        yield event
+    async for group in batches(queue):
+        for event in group:
+            yield event
 
 
 async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | None]) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from porch.models import Conversation, Message
@@ -48,34 +47,48 @@ _MESSAGE_COLUMNS = (
 )
 
 
+# Statements are built once, with bound parameters: building them per call cost more CPU
+# (cache-key generation over the values) than sending them.
+_CONVERSATION = select(
+    conversations.c.id,
+    conversations.c.widget_id,
+    conversations.c.workspace_id,
+    conversations.c.status,
+    conversations.c.visitor_token_hash,
+).where(conversations.c.id == bindparam("id"))
+_BY_TOKEN = select(conversations.c.id).where(conversations.c.visitor_token_hash == bindparam("h"))
+_MESSAGE_CONVERSATION = select(messages.c.conversation_id).where(messages.c.id == bindparam("id"))
+_INSERT_MESSAGE = messages.insert()
+_RECENT = (
+    select(*_MESSAGE_COLUMNS)
+    .where(messages.c.conversation_id == bindparam("cid"))
+    .order_by(messages.c.id.desc())
+    .limit(bindparam("n"))
+)
+_RECENT_BEFORE = (
+    select(*_MESSAGE_COLUMNS)
+    .where(messages.c.conversation_id == bindparam("cid"), messages.c.id < bindparam("before"))
+    .order_by(messages.c.id.desc())
+    .limit(bindparam("n"))
+)
+
+
 async def conversation(conn: AsyncConnection, conversation_id: uuid.UUID) -> ConversationRef | None:
-    row = (
-        await conn.execute(
-            select(
-                conversations.c.id,
-                conversations.c.widget_id,
-                conversations.c.workspace_id,
-                conversations.c.status,
-                conversations.c.visitor_token_hash,
-            ).where(conversations.c.id == conversation_id)
-        )
-    ).first()
+    row = (await conn.execute(_CONVERSATION, {"id": conversation_id})).first()
     return ConversationRef(*row) if row else None
 
 
 async def conversation_by_token(conn: AsyncConnection, token_hash: str) -> uuid.UUID | None:
-    return await conn.scalar(
-        select(conversations.c.id).where(conversations.c.visitor_token_hash == token_hash)
-    )
+    return await conn.scalar(_BY_TOKEN, {"h": token_hash})
 
 
 async def message_conversation(conn: AsyncConnection, message_id: uuid.UUID) -> uuid.UUID | None:
-    return await conn.scalar(select(messages.c.conversation_id).where(messages.c.id == message_id))
+    return await conn.scalar(_MESSAGE_CONVERSATION, {"id": message_id})
 
 
 async def insert_message(conn: AsyncConnection, values: dict[str, Any], *, now: datetime) -> None:
     """Insert one message; a trigger bumps the conversation's count and last_message_at."""
-    await conn.execute(messages.insert().values(**values, created_at=now))
+    await conn.execute(_INSERT_MESSAGE, {**values, "created_at": now})
 
 
 async def recent(
@@ -88,23 +101,10 @@ async def recent(
     """The newest `limit` messages before `before`, oldest first; trimmed in SQL, not Python."""
     if limit <= 0:
         return []
-    query = select(*_MESSAGE_COLUMNS).where(messages.c.conversation_id == conversation_id)
-    if before is not None:
-        query = query.where(messages.c.id < before)
-    rows = (await conn.execute(query.order_by(messages.c.id.desc()).limit(limit))).all()
-    return [StoredMessage(*row) for row in reversed(rows)]
-
-
-def as_rows(items: Sequence[StoredMessage]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": m.id,
-            "role": m.role,
-            "content": m.content,
-            "sources": m.sources or [],
-            "created_at": m.created_at,
-            "status": m.status,
-            "author_name": m.author_name,
-        }
-        for m in items
-    ]
+    if before is None:
+        result = await conn.execute(_RECENT, {"cid": conversation_id, "n": limit})
+    else:
+        result = await conn.execute(
+            _RECENT_BEFORE, {"cid": conversation_id, "n": limit, "before": before}
+        )
+    return [StoredMessage(*row) for row in reversed(result.all())]

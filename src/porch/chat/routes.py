@@ -118,14 +118,14 @@ async def send_message(
     queue = pipeline.start(state, accepted)
     if "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(
-            _stream(pipeline.events(queue)), media_type="text/event-stream", headers=SSE_HEADERS
+            _stream(pipeline.batches(queue)), media_type="text/event-stream", headers=SSE_HEADERS
         )
     return await _collect(pipeline.events(queue), accepted.user_message_id)
 
 
-async def _stream(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
-    async for event in events:
-        yield sse(event)
+async def _stream(groups: AsyncIterator[list[Event]]) -> AsyncIterator[bytes]:
+    async for group in groups:
+        yield b"".join(sse(event) for event in group)
 
 
 async def _collect(events: AsyncIterator[Event], user_message_id: uuid.UUID) -> Response:

@@ -44,10 +44,16 @@ class WidgetConfig:
     public_json: bytes
     etag: str
 
-    def allows_origin(self, origin: str | None) -> bool:
-        if "*" in self.allowed_origins or origin is None:
+    def allows_origin(self, origin: str | None, own_host: str | None = None) -> bool:
+        """Whether a browser on `origin` may use this widget.
+
+        No Origin (a server-side client) passes: origin checks stop other websites, not
+        scripts. porch's own pages (the chat iframe at /w/{id}) always pass; which sites may
+        frame them is enforced by the page's CSP frame-ancestors.
+        """
+        if origin is None or "*" in self.allowed_origins or origin in self.allowed_origins:
             return True
-        return origin in self.allowed_origins
+        return own_host is not None and origin.partition("://")[2] == own_host
 
 
 def build_config(widget: Widget) -> WidgetConfig:

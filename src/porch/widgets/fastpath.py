@@ -46,12 +46,19 @@ class PublicConfigFastPath:
             await self.app(scope, receive, send)
             return
         etag = config.etag.encode()
-        request_id, if_none_match = b"", b""
+        request_id, if_none_match, origin, host = b"", b"", None, None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 if_none_match = value
             elif name == b"x-request-id" and 0 < len(value) <= 128 and value.isascii():
                 request_id = value
+            elif name == b"origin":
+                origin = value.decode("latin-1")
+            elif name == b"host":
+                host = value.decode("latin-1")
+        if not config.allows_origin(origin, host):
+            await self.app(scope, receive, send)  # the route refuses it, in the error shape
+            return
         status = 304 if if_none_match == etag else 200
         body = b"" if status == 304 or scope["method"] == "HEAD" else config.public_json
         await send(
