@@ -40,6 +40,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode()[-3000:] if proc.stderr else "exited")
         try:
             if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
                 break
