@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,8 +168,11 @@ async def drive_baseline(base: str, n: int, per_visitor: int, phase: Phase) -> N
         await asyncio.gather(*(one() for _ in range(n)))
 
 
-def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    fake_port, porch_port, base_port = free_port(), free_port(), free_port()
+def start_pair(
+    args: argparse.Namespace, env: dict[str, str], latency_ms: float
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], str]:
+    """A fake OpenAI server (zero latency, or paced per token) and porch pointed at it."""
+    fake_port, porch_port = free_port(), free_port()
     fake = spawn(
         [
             python(),
@@ -178,15 +182,26 @@ def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             str(fake_port),
             "--tokens",
             str(args.tokens),
+            "--latency-ms",
+            str(latency_ms),
             "--stamp",
         ]
     )
+    porch = spawn(
+        [python(), "-m", "porch.cli", "serve", "--port", str(porch_port)],
+        {**env, "PORCH_LLM_BASE_URL": f"http://127.0.0.1:{fake_port}/v1"},
+    )
+    wait_ready(f"http://127.0.0.1:{fake_port}/v1/models", fake)
+    wait_ready(f"http://127.0.0.1:{porch_port}/ready", porch)
+    return fake, porch, f"http://127.0.0.1:{porch_port}"
+
+
+def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     db_url = recreate_database("porch_bench") if args.database == "postgres" else None
     env = {
         "PORCH_DATA_DIR": f"/tmp/porch-bench-{os.getpid()}",
         "PORCH_LLM_PROVIDER": "openai",
         "PORCH_LLM_MODEL": "gpt-4o-mini",
-        "PORCH_LLM_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
         "PORCH_LLM_API_KEY": "sk-bench",
         "PORCH_LOG_LEVEL": "warning",
         "PORCH_ALLOW_SIGNUP": "true",
@@ -198,7 +213,7 @@ def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         )
     else:
         shutil.rmtree(env["PORCH_DATA_DIR"], ignore_errors=True)
-    porch = spawn([python(), "-m", "porch.cli", "serve", "--port", str(porch_port)], env)
+    base_port = free_port()
     baseline = spawn(
         [
             python(),
@@ -217,28 +232,38 @@ def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         ],
         {"PORCH_BENCH_DSN": recreate_database("porch_bench_base") + "?sslmode=disable"},
     )
-    porch_url, base_url = f"http://127.0.0.1:{porch_port}", f"http://127.0.0.1:{base_port}"
+    base_url = f"http://127.0.0.1:{base_port}"
+    procs = [baseline]
     try:
-        wait_ready(f"http://127.0.0.1:{fake_port}/v1/models", fake)
-        wait_ready(f"{porch_url}/ready", porch)
-        wait_ready(f"{base_url}/config", baseline)
+        # 1. Throughput and CPU: a zero-latency model, so porch's own cost is what is left.
+        fake, porch, porch_url = start_pair(args, env, latency_ms=0)
+        procs += [fake, porch]
         widget_id, _ = asyncio.run(seed(porch_url))
         convs = asyncio.run(visitors(porch_url, widget_id, args.visitors))
-        # Warm-up: connections, caches, statement caches.
         measure(porch.pid, porch_url, convs[:10], 2, False, "warmup")
         json_phase = measure(porch.pid, porch_url, convs, args.messages, False, "json")
         sse_phase = measure(porch.pid, porch_url, convs, args.messages, True, "sse")
+        public = wrk_rps(f"{porch_url}/api/v1/widgets/{widget_id}/public")
+        for proc in (porch, fake):
+            stop(proc)
+
+        # 2. First-token delay: the model paces its tokens (as real ones do), so all the
+        # visitors' streams are open at once without the CPU being saturated by design.
+        fake, porch, porch_url = start_pair(args, env, latency_ms=args.pacing_ms)
+        procs += [fake, porch]
+        measure(porch.pid, porch_url, convs[:10], 1, True, "warmup")
+        paced = measure(porch.pid, porch_url, convs, 1, True, "sse_paced")
 
         base_phase = Phase("baseline")
+        wait_ready(f"{base_url}/config", baseline)
         asyncio.run(drive_baseline(base_url, 10, 2, Phase("warmup")))
         cpu0, t0 = cpu_seconds(baseline.pid), time.perf_counter()
         asyncio.run(drive_baseline(base_url, args.visitors, args.messages, base_phase))
         base_phase.seconds = time.perf_counter() - t0
         base_phase.cpu = cpu_seconds(baseline.pid) - cpu0
-
-        public = wrk_rps(f"{porch_url}/api/v1/widgets/{widget_id}/public")
         bare = wrk_rps(f"{base_url}/config")
-        rows = {p.name: p.row() for p in (json_phase, sse_phase, base_phase)}
+
+        rows = {p.name: p.row() for p in (json_phase, sse_phase, paced, base_phase)}
         if public and bare:
             rows["public_config"] = {
                 "porch_rps": public,
@@ -247,7 +272,7 @@ def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             }
         return rows
     finally:
-        for proc in (porch, baseline, fake):
+        for proc in procs:
             stop(proc)
 
 
@@ -257,6 +282,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5, help="per visitor, per phase")
     parser.add_argument("--tokens", type=int, default=20, help="tokens per fake reply")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--pacing-ms",
+        type=float,
+        default=20.0,
+        help="per-token pacing of the model in the first-token phase",
+    )
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
     args = parser.parse_args()
 
