@@ -1,0 +1,1 @@
+"""Per-widget analytics: conversations, messages, tokens, cost, feedback, unanswered questions."""

@@ -1,0 +1,44 @@
+"""Analytics shapes: totals, one row per day, and the questions the assistant could not answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Counts(BaseModel):
+    conversations: int = 0
+    messages: int = Field(default=0, description="Visitor questions plus replies (no greetings)")
+    questions: int = Field(default=0, description="Messages from visitors")
+    replies: int = Field(default=0, description="Replies from the assistant or a person")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+    unanswered: int = 0
+
+
+class DayStats(Counts):
+    date: dt.date
+
+
+class UnansweredQuestion(BaseModel):
+    question: str
+    count: int
+    last_asked_at: dt.datetime
+    conversation_id: uuid.UUID | None = Field(description="The latest conversation that asked it")
+
+
+class AnalyticsOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    widget_id: uuid.UUID
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+    totals: Counts
+    days: list[DayStats]
+    unanswered: list[UnansweredQuestion]

@@ -1,0 +1,93 @@
+"""Owner-side shapes of the inbox: conversation summaries, one conversation in full."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ConversationStatus = Literal["open", "waiting_for_agent", "closed"]
+Rating = Literal["up", "down"]
+
+
+class InboxUser(BaseModel):
+    id: str | None
+    name: str | None
+    email: str | None
+
+
+class RatingSummary(BaseModel):
+    up: int = 0
+    down: int = 0
+
+
+class ConversationSummary(BaseModel):
+    id: uuid.UUID
+    widget_id: uuid.UUID
+    status: str
+    page_url: str | None
+    page_title: str | None
+    locale: str | None
+    user: InboxUser | None
+    message_count: int
+    last_message_at: datetime
+    created_at: datetime
+    last_message_preview: str | None
+    last_question: str | None = Field(description="The visitor's latest message, one line")
+    rating_summary: RatingSummary
+
+
+class InboxPage(BaseModel):
+    conversations: list[ConversationSummary]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next (older) page.")
+
+
+class MessageSource(BaseModel):
+    title: str
+    url: str | None
+    snippet: str
+    source_id: str | None = None
+    chunk_id: str | None = None
+
+
+class MessageUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class InboxMessage(BaseModel):
+    id: uuid.UUID
+    role: str
+    content: str
+    status: str
+    sources: list[MessageSource]
+    provider: str | None
+    model: str | None
+    usage: MessageUsage
+    cost_usd: float
+    latency_ms: int | None
+    first_token_ms: int | None
+    error_code: str | None
+    unanswered: bool
+    rating: str | None
+    feedback_comment: str | None
+    author_name: str | None
+    created_at: datetime
+
+
+class ConversationTotals(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class ConversationDetail(ConversationSummary):
+    messages: list[InboxMessage]
+    totals: ConversationTotals
+
+
+class StatusOut(BaseModel):
+    id: uuid.UUID
+    status: str

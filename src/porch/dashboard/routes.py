@@ -1,0 +1,251 @@
+"""Dashboard pages. Reads go through the domain services; every write is the page's JS calling
+the JSON API with the session's CSRF token, so the API is the one place that changes data."""
+
+from __future__ import annotations
+
+import html
+import uuid
+from datetime import date
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from markupsafe import Markup
+from starlette.responses import RedirectResponse, Response
+
+from porch.accounts import service as accounts
+from porch.analytics import service as analytics
+from porch.analytics.schemas import AnalyticsOut
+from porch.chat import inbox
+from porch.dashboard import charts, render
+from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageOwner, safe_next
+from porch.deps import SessionDep, SettingsDep
+from porch.errors import BadRequest, NotFound
+from porch.widgets import service as widgets
+
+router = APIRouter(prefix="/app", include_in_schema=False, route_class=DashboardRoute)
+
+STATUSES = {"open": "Open", "waiting_for_agent": "Waiting for a person", "closed": "Closed"}
+RATINGS = {"up": "Rated up", "down": "Rated down"}
+
+
+def _id(raw: str, what: str = "page") -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(f"No such {what}.") from None
+
+
+def _day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@router.get("")
+async def app_root(request: Request) -> Response:
+    return RedirectResponse(f"{render.root_of(request)}{render.PREFIX}/", status_code=308)
+
+
+@router.api_route("/static/{name}", methods=["GET", "HEAD"])
+async def static_file(name: str, request: Request) -> Response:
+    return render.static_response(name, request)
+
+
+@router.get("/login")
+async def login_page(request: Request, owner: MaybeOwner) -> Response:
+    return _auth_page(request, owner, "login")
+
+
+@router.get("/signup")
+async def signup_page(request: Request, owner: MaybeOwner) -> Response:
+    return _auth_page(request, owner, "signup")
+
+
+def _auth_page(request: Request, owner: accounts.Owner | None, mode: str) -> Response:
+    target = safe_next(request.query_params.get("next"), render.root_of(request))
+    if owner is not None:
+        return RedirectResponse(target, status_code=303)
+    return render.render(request, "auth.html", mode=mode, next_url=target, owner=None)
+
+
+@router.get("/")
+async def widgets_page(request: Request, owner: PageOwner, session: SessionDep) -> Response:
+    items = [widgets.to_out(w) for w in await widgets.list_all(session, owner.workspace_id)]
+    counts = await inbox.counts_by_widget(session, owner.workspace_id)
+    return render.render(
+        request, "widgets.html", owner=owner, widgets=items, counts=counts, nav="widgets"
+    )
+
+
+@router.get("/widgets/{widget_id}")
+async def settings_page(
+    widget_id: str, request: Request, owner: PageOwner, session: SessionDep, settings: SettingsDep
+) -> Response:
+    widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
+    base = settings.public_url.rstrip("/")
+    snippet = (
+        f'<script src="{html.escape(base)}/widget.js" data-widget-id="{widget.id}" async></script>'
+    )
+    return render.render(
+        request,
+        "settings.html",
+        owner=owner,
+        widget=widget,
+        snippet=snippet,
+        tab="settings",
+        nav="widgets",
+    )
+
+
+@router.get("/widgets/{widget_id}/knowledge")
+async def knowledge_page(
+    widget_id: str, request: Request, owner: PageOwner, session: SessionDep
+) -> Response:
+    widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
+    return render.render(
+        request, "knowledge.html", owner=owner, widget=widget, tab="knowledge", nav="widgets"
+    )
+
+
+@router.get("/widgets/{widget_id}/conversations")
+async def inbox_page(
+    widget_id: str, request: Request, owner: PageOwner, session: SessionDep
+) -> Response:
+    widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
+    query = request.query_params
+    status, rating = query.get("status") or None, query.get("rating") or None
+    filters = inbox.InboxFilter(
+        status=status if status in STATUSES else None,
+        rating=rating if rating in RATINGS else None,
+        date_from=_day(query.get("from")),
+        date_to=_day(query.get("to")),
+        q=(query.get("q") or "").strip()[:200] or None,
+    )
+    cursor = query.get("cursor") or None
+    page = await inbox.list_conversations(
+        session, owner.workspace_id, widget.id, filters, cursor=cursor
+    )
+    kept = {
+        "status": filters.status or "",
+        "rating": filters.rating or "",
+        "from": filters.date_from.isoformat() if filters.date_from else "",
+        "to": filters.date_to.isoformat() if filters.date_to else "",
+        "q": filters.q or "",
+    }
+    active = {k: v for k, v in kept.items() if v}
+    older = urlencode({**active, "cursor": page.next_cursor}) if page.next_cursor else None
+    return render.render(
+        request,
+        "inbox.html",
+        owner=owner,
+        widget=widget,
+        page=page,
+        filters=kept,
+        filtered=bool(active),
+        paged=bool(cursor),
+        older_query=older,
+        newest_query=urlencode(active),
+        statuses=STATUSES,
+        ratings=RATINGS,
+        tab="conversations",
+        nav="widgets",
+    )
+
+
+@router.get("/conversations/{conversation_id}")
+async def conversation_page(
+    conversation_id: str, request: Request, owner: PageOwner, session: SessionDep
+) -> Response:
+    detail = await inbox.get_conversation(
+        session, owner.workspace_id, _id(conversation_id, "conversation")
+    )
+    widget = widgets.to_out(await widgets.get(session, owner.workspace_id, detail.widget_id))
+    return render.render(
+        request,
+        "conversation.html",
+        owner=owner,
+        widget=widget,
+        conversation=detail,
+        statuses=STATUSES,
+        tab="conversations",
+        nav="widgets",
+    )
+
+
+@router.get("/widgets/{widget_id}/analytics")
+async def analytics_page(
+    widget_id: str, request: Request, owner: PageOwner, session: SessionDep
+) -> Response:
+    wid = _id(widget_id)
+    widget = widgets.to_out(await widgets.get(session, owner.workspace_id, wid))
+    query = request.query_params
+    try:
+        data = await analytics.widget_analytics(
+            session, owner.workspace_id, wid, _day(query.get("from")), _day(query.get("to"))
+        )
+        problem = None
+    except BadRequest as exc:
+        data = await analytics.widget_analytics(session, owner.workspace_id, wid)
+        problem = exc.message
+    plots = _plots(data)
+    return render.render(
+        request,
+        "analytics.html",
+        owner=owner,
+        widget=widget,
+        data=data,
+        plots=plots,
+        problem=problem,
+        tab="analytics",
+        nav="widgets",
+    )
+
+
+@router.get("/api-keys")
+async def api_keys_page(request: Request, owner: PageOwner, session: SessionDep) -> Response:
+    keys = await accounts.list_api_keys(session, owner)
+    return render.render(request, "api_keys.html", owner=owner, keys=keys, nav="keys")
+
+
+def _plots(data: AnalyticsOut) -> dict[str, Markup]:
+    """The analytics page's bar charts, drawn here as inline SVG."""
+    days = [d.date for d in data.days]
+    return {
+        "conversations": charts.bar_chart(
+            days,
+            [charts.Series("Conversations", "bar-a", [d.conversations for d in data.days])],
+            label="Conversations per day",
+        ),
+        "messages": charts.bar_chart(
+            days,
+            [
+                charts.Series("Questions", "bar-a", [d.questions for d in data.days]),
+                charts.Series("Replies", "bar-b", [d.replies for d in data.days]),
+            ],
+            label="Messages per day",
+        ),
+        "tokens": charts.bar_chart(
+            days,
+            [
+                charts.Series("Prompt", "bar-a", [d.prompt_tokens for d in data.days]),
+                charts.Series("Completion", "bar-b", [d.completion_tokens for d in data.days]),
+            ],
+            label="Tokens per day",
+        ),
+        "cost": charts.bar_chart(
+            days,
+            [charts.Series("Cost", "bar-c", [d.cost_usd for d in data.days])],
+            label="Cost per day",
+            fmt=charts.usd,
+            whole=False,
+        ),
+        "feedback": charts.bar_chart(
+            days,
+            [
+                charts.Series("Thumbs up", "bar-up", [d.thumbs_up for d in data.days]),
+                charts.Series("Thumbs down", "bar-down", [d.thumbs_down for d in data.days]),
+            ],
+            label="Feedback per day",
+        ),
+    }
