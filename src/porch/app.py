@@ -14,12 +14,19 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from porch import __version__
 from porch.accounts.routes import router as accounts_router
+from porch.analytics.routes import router as analytics_router
 from porch.chat.compat import LegacyPaths
 from porch.chat.compat import router as compat_router
+from porch.chat.inbox_routes import router as inbox_router
 from porch.chat.routes import router as chat_router
+from porch.dashboard.routes import router as dashboard_router
 from porch.db import create_engine, create_sessionmaker
 from porch.errors import install_error_handlers
+from porch.jobs.queue import build_jobs
 from porch.knowledge.keyword import keyword_index
+from porch.knowledge.leases import Runtime
+from porch.knowledge.retriever import build_retriever
+from porch.knowledge.routes import UPLOAD_PATH
 from porch.knowledge.routes import router as knowledge_router
 from porch.limits.service import RateLimits
 from porch.observability import logging as porch_logging
@@ -60,6 +67,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     pubsub: PubSub = RedisPubSub(redis) if redis is not None else LocalPubSub()
     await pubsub.start()
     providers = ProviderRegistry(settings, metrics)
+    retriever = build_retriever(settings, engine)
+    jobs = build_jobs(Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder))
     state = State(
         settings=settings,
         engine=engine,
@@ -72,8 +81,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         providers=providers,
         widgets=WidgetCache(sessionmaker, pubsub),
         keywords=keyword_index(engine.dialect.name),
+        retriever=retriever,
+        jobs=jobs,
     )
     app.state.porch = state
+    await jobs.start()
     log.info(
         "started",
         version=__version__,
@@ -89,6 +101,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             # Replies in flight finish and are stored before the process goes.
             log.info("draining", answers=len(state.answers))
             await asyncio.wait(set(state.answers), timeout=settings.shutdown_grace_seconds)
+        await jobs.aclose()
+        await retriever.aclose()
         await providers.aclose()
         await pubsub.aclose()
         if redis is not None:
@@ -117,11 +131,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widgets_public_router,
         knowledge_router,
         chat_router,
+        inbox_router,
+        analytics_router,
     ):
         app.include_router(router)
     app.include_router(ops_router)
     app.include_router(compat_router)
     app.include_router(web_router)
+    app.include_router(dashboard_router)
 
     # Visitor routes authenticate with bearer tokens, never cookies, so any origin may call
     # them; which sites may embed a widget is enforced per widget on the server.
@@ -147,6 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=app.state.metrics,
         max_body=settings.max_body_bytes,
         extra_headers=SECURITY_HEADERS,
+        # Document uploads; the multipart envelope adds a little to the file's own limit.
+        large_bodies=(UPLOAD_PATH, settings.upload_max_bytes + 64 * 1024),
     )
     # Outermost: the hottest public path answers before anything else runs.
     app.add_middleware(

@@ -104,6 +104,23 @@ def serve(
 
 
 @app.command()
+def worker() -> None:
+    """Run background jobs (crawls, uploads, re-syncs) from the Redis queue."""
+    from porch.jobs.worker import WorkerConfigError, run_worker
+    from porch.observability import logging as porch_logging
+
+    settings = _settings()
+    porch_logging.configure(settings.log_level, settings.log_json)
+    if settings.is_sqlite or settings.auto_migrate:
+        asyncio.run(_migrate(settings))
+    try:
+        asyncio.run(run_worker(settings))
+    except WorkerConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
 def doctor() -> None:
     """Check configuration, database, Redis and the LLM provider's settings."""
     settings = _settings()

@@ -74,6 +74,46 @@ class Settings(BaseSettings):
     llm_prices: dict[str, ModelPrice] = Field(default_factory=dict)
     # Server-side fetching of private and loopback addresses (crawling, webhooks).
     crawl_allow_private_networks: bool = False
+    # Passage embeddings: minilm (offline, built in), openai (any OpenAI-compatible
+    # endpoint) or none (keywords only).
+    embeddings: Literal["minilm", "openai", "none"] = "minilm"
+    # Embedding model for PORCH_EMBEDDINGS=openai, e.g. text-embedding-3-small, nomic-embed-text.
+    embeddings_model: str | None = None
+    # Endpoint for PORCH_EMBEDDINGS=openai; defaults to PORCH_LLM_BASE_URL.
+    embeddings_base_url: str | None = None
+    # API key for PORCH_EMBEDDINGS=openai; defaults to PORCH_LLM_API_KEY. Never logged.
+    embeddings_api_key: SecretStr | None = None
+    # CPU threads the built-in embedding model may use.
+    embeddings_threads: int = Field(default=2, ge=1, le=64)
+    # Passages embedded per call; batches are sorted by length so padding stays small.
+    embeddings_batch_size: int = Field(default=16, ge=1, le=256)
+    # Passages whose similarity to the question is below this are not given to the assistant.
+    search_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
+    # Memory, in megabytes, for the in-memory vector matrices of all widgets of a process.
+    search_cache_mb: int = Field(default=1024, ge=16)
+    # Crawl politeness: requests in flight per host.
+    crawl_concurrency: int = Field(default=4, ge=1, le=32)
+    # Pages a crawl stores when its source sets no max_pages; also the cap on any max_pages.
+    crawl_max_pages: int = Field(default=500, ge=1, le=100_000)
+    # Largest page or sitemap fetched, in bytes; bigger ones are skipped.
+    crawl_page_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Seconds one page may take to arrive.
+    crawl_timeout: float = Field(default=20.0, gt=0, le=300)
+    # Extra attempts for a page that times out or answers 429/5xx, with backoff.
+    crawl_retries: int = Field(default=2, ge=0, le=10)
+    # The User-Agent sent by the crawler; robots.txt rules for "porch" apply to it.
+    crawl_user_agent: str = "porch/0.1 (+https://github.com/porch-chat/porch; knowledge crawler)"
+    # Largest uploaded document (PDF, DOCX, PPTX, XLSX, HTML, Markdown, text, CSV), in bytes.
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # Where background jobs run: auto (a Redis queue served by `porch worker` when
+    # PORCH_REDIS_URL is set, else in-process), memory or redis.
+    jobs_queue: Literal["auto", "memory", "redis"] = "auto"
+    # Sources one process syncs at the same time.
+    jobs_concurrency: int = Field(default=2, ge=1, le=64)
+    # Seconds a running ingestion job may go silent before another process takes it over.
+    job_lease_seconds: int = Field(default=120, ge=5, le=86_400)
+    # Seconds between checks for scheduled re-syncs and abandoned jobs.
+    job_check_seconds: float = Field(default=60.0, gt=0, le=3600)
     # Largest request body accepted, in bytes.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # Messages one visitor may send per minute, for widgets that set no limit of their own.
@@ -128,11 +168,23 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _embeddings_ready(self) -> Settings:
+        if self.embeddings == "openai" and not self.embeddings_model:
+            raise ValueError("PORCH_EMBEDDINGS_MODEL is required when PORCH_EMBEDDINGS=openai")
+        if self.jobs_queue == "redis" and not self.redis_url:
+            raise ValueError("PORCH_REDIS_URL is required when PORCH_JOBS_QUEUE=redis")
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'porch.db').resolve()}"
+
+    @property
+    def jobs_on_redis(self) -> bool:
+        return self.jobs_queue == "redis" or (self.jobs_queue == "auto" and bool(self.redis_url))
 
     @property
     def is_sqlite(self) -> bool:

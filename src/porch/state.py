@@ -15,7 +15,9 @@ from porch.pubsub import PubSub
 from porch.settings import Settings
 
 if TYPE_CHECKING:
+    from porch.jobs.queue import Jobs
     from porch.knowledge.keyword import KeywordIndex
+    from porch.knowledge.retriever import Retriever
     from porch.providers.registry import ProviderRegistry
     from porch.widgets.cache import WidgetCache
 
@@ -34,6 +36,10 @@ class State:
     providers: ProviderRegistry
     widgets: WidgetCache
     keywords: KeywordIndex
+    # Hybrid search (dense + keyword) for chat and the owner's search; owns the embedder.
+    retriever: Retriever
+    # Background ingestion: taskiq in-process, or on Redis with `porch worker` processes.
+    jobs: Jobs
     started_at: float = field(default_factory=time.time)
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)

@@ -170,7 +170,9 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
         history = await repo.recent(
             conn, acc.conversation.id, limit=widget.history_limit, before=acc.user_message_id
         )
-        hits = await state.keywords.search(conn, widget.id, acc.question, RETRIEVE_K)
+        hits = await state.retriever.search(
+            conn, widget.id, acc.question, RETRIEVE_K, conversation_id=acc.conversation.id
+        )
     passages = prompt.passages_from(hits)
     model = state.providers.model_for(widget.provider, widget.model)
     request = CompletionRequest(

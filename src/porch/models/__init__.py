@@ -3,11 +3,15 @@
 from porch.models.api_key import ApiKey
 from porch.models.base import Base
 from porch.models.chunk import Chunk
+from porch.models.context_rule import ContextRule
 from porch.models.conversation import Conversation
+from porch.models.knowledge_version import KnowledgeVersion
 from porch.models.membership import Membership
 from porch.models.message import Message
 from porch.models.owner_session import OwnerSession
+from porch.models.page import Page
 from porch.models.source import Source
+from porch.models.source_file import SourceFile
 from porch.models.user import User
 from porch.models.widget import Widget
 from porch.models.workspace import Workspace
@@ -16,11 +20,15 @@ __all__ = [
     "ApiKey",
     "Base",
     "Chunk",
+    "ContextRule",
     "Conversation",
+    "KnowledgeVersion",
     "Membership",
     "Message",
     "OwnerSession",
+    "Page",
     "Source",
+    "SourceFile",
     "User",
     "Widget",
     "Workspace",

@@ -34,11 +34,21 @@ class RequestContextMiddleware:
         metrics: Metrics,
         max_body: int,
         extra_headers: list[tuple[bytes, bytes]],
+        large_bodies: tuple[re.Pattern[str], int] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
         self.extra_headers = extra_headers
+        # (path pattern, limit): POST bodies allowed to be bigger there (document uploads).
+        self.large_bodies = large_bodies
+
+    def _limit(self, scope: Scope) -> int:
+        if self.large_bodies is not None and scope["method"] == "POST":
+            pattern, limit = self.large_bodies
+            if pattern.fullmatch(scope["path"]):
+                return max(limit, self.max_body)
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,9 +62,10 @@ class RequestContextMiddleware:
         started = False
         first_byte = 0.0
 
+        max_body = self._limit(scope)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
-                await self._too_large(send, rid)
+            if name == b"content-length" and value.isdigit() and int(value) > max_body:
+                await self._too_large(send, rid, max_body)
                 self._observe(scope, 413, began)
                 return
 
@@ -65,7 +76,7 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise BodyTooLarge
             return message
 
@@ -86,16 +97,16 @@ class RequestContextMiddleware:
             await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
             if not started:
-                await self._too_large(send, rid)
+                await self._too_large(send, rid, max_body)
             status = 413
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
             self._observe(scope, status, began, first_byte)
 
-    async def _too_large(self, send: Send, rid: bytes) -> None:
+    async def _too_large(self, send: Send, rid: bytes, limit: int) -> None:
         body = error_body(
             "payload_too_large",
-            f"The request body is larger than {self.max_body} bytes.",
+            f"The request body is larger than {limit} bytes.",
             rid.decode(),
         )
         await send(

@@ -1,0 +1,1 @@
+"""Background jobs: source syncs and embedding back-fills, on taskiq."""
