@@ -138,3 +138,20 @@ def test_split_sentences_handles_lists_and_headings() -> None:
         "Open Billing",
         "Done!",
     ]
+
+
+def test_wrapped_lines_do_not_cut_sentences() -> None:
+    from porch.providers.extractive import split_sentences
+
+    text = (
+        "# Billing\nThe Free plan has 3 sites. The Pro plan costs\n$12 per month and"
+        " includes unlimited sites.\n\n## Lists\n- one item\n  wrapped\n- two"
+    )
+    assert split_sentences(text) == [
+        "Billing",
+        "The Free plan has 3 sites.",
+        "The Pro plan costs $12 per month and includes unlimited sites.",
+        "Lists",
+        "one item wrapped",
+        "two",
+    ]

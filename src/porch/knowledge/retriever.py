@@ -157,10 +157,10 @@ class Retriever:
 
         idents = identifiers(question)
         matrix = await self.dense.get(conn, widget_id, version) if mode != "keyword" else None
-        if mode == "hybrid" and matrix is not None and matrix.missing:
-            # Some passages have no vector yet (a back-fill is running): rank by both lists
-            # so they stay findable by their words meanwhile.
-            mode = "rrf"
+        if mode == "hybrid" and (matrix is None or matrix.missing):
+            # Passages without vectors yet (a back-fill is running, or none has been made):
+            # rank by both lists, or by words alone, so they stay findable meanwhile.
+            mode = "rrf" if matrix is not None else "keyword"
         use_keywords = mode in ("keyword", "rrf", "weighted") or (mode == "hybrid" and idents)
         query_task = (
             asyncio.create_task(self.embedder.embed_query(question)) if mode != "keyword" else None
@@ -261,7 +261,10 @@ class Retriever:
         return sorted(cands, key=lambda c: c.fused, reverse=True)
 
     def _relevant(self, question: str, cand: _Candidate) -> bool:
-        if cand.cosine is not None and cand.cosine >= self.min_similarity:
+        if cand.cosine is None:
+            # No vector yet (a back-fill is running): its words are all there is to judge by.
+            return cand.hit is not None and cand.keyword_rank is not None
+        if cand.cosine >= self.min_similarity:
             return True
         if cand.hit is None or cand.keyword_rank is None:
             return False

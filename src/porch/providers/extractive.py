@@ -96,12 +96,26 @@ class _Sentence:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Lines, then sentences inside lines; list markers and headings' hashes dropped."""
+    """Sentences of the passage: list markers and headings' hashes dropped, and lines of a
+    wrapped paragraph joined first, so a hard line break never cuts a sentence in two."""
+    paragraphs: list[str] = []
+    joinable = False  # whether the next plain line continues the last paragraph
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            joinable = False
+            continue
+        marker = _LINE_MARK.match(line)
+        body = _LINE_MARK.sub("", line).strip()
+        if marker is None and joinable and paragraphs:
+            paragraphs[-1] += " " + line
+        elif body:
+            paragraphs.append(body)
+        # A heading stands alone; list items and prose may wrap onto the next line.
+        joinable = marker is None or not marker.group(0).lstrip().startswith("#")
     sentences: list[str] = []
-    for line in text.splitlines():
-        line = _LINE_MARK.sub("", line).strip()
-        if line:
-            sentences.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    for paragraph in paragraphs:
+        sentences.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
     return sentences
 
 
