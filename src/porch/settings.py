@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     # Passages embedded per call; batches are sorted by length so padding stays small.
     embeddings_batch_size: int = Field(default=16, ge=1, le=256)
     # Passages whose similarity to the question is below this are not given to the assistant.
-    search_min_similarity: float = Field(default=0.40, ge=-1.0, le=1.0)
+    search_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
     # Memory, in megabytes, for the in-memory vector matrices of all widgets of a process.
     search_cache_mb: int = Field(default=1024, ge=16)
     # Crawl politeness: requests in flight per host.

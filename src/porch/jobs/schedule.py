@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -20,13 +20,7 @@ if TYPE_CHECKING:
     from porch.jobs.queue import Jobs
 
 log = structlog.get_logger("porch.jobs")
-INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 _SOURCES = table_of(Source)
-
-
-def next_sync(schedule: str, after: datetime) -> datetime | None:
-    interval = INTERVALS.get(schedule)
-    return None if interval is None else after + interval
 
 
 class Scheduler:

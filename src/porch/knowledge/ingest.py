@@ -25,7 +25,14 @@ from porch.ids import uuid7
 from porch.knowledge import store
 from porch.knowledge.chunking import chunk, embedding_input
 from porch.knowledge.extract import Extracted
-from porch.knowledge.leases import Known, Outcome, Runtime, SourceInfo, SyncAborted
+from porch.knowledge.leases import (
+    Known,
+    Outcome,
+    Runtime,
+    SourceInfo,
+    SyncAborted,
+    next_sync,
+)
 from porch.knowledge.store import table_of
 from porch.knowledge.vectors import encode_many
 from porch.models import Chunk, Page, Source
@@ -246,8 +253,6 @@ class Sync:
 
     async def publish(self) -> str:
         """Swap old for new in one transaction and record every page's state."""
-        from porch.jobs.schedule import next_sync
-
         removed = []
         if self.complete:
             removed = [k for url, k in self.known.items() if url not in self.outcomes]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
@@ -140,3 +140,12 @@ async def release(rt: Runtime, info: SourceInfo, *, failed: str | None) -> None:
             .where(table.c.id == info.id, table.c.lease_owner == info.owner)
             .values(**values)
         )
+
+
+INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+
+
+def next_sync(schedule: str, after: datetime) -> datetime | None:
+    """When a source on this schedule (off, daily, weekly) is next due for a re-sync."""
+    interval = INTERVALS.get(schedule)
+    return None if interval is None else after + interval

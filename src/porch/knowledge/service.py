@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -13,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porch.errors import Conflict, NotFound
 from porch.knowledge.chunking import chunk, embedding_input
 from porch.knowledge.embeddings import Embedder, EmbeddingError
-from porch.knowledge.keyword import Executor, Hit, KeywordIndex
+from porch.knowledge.keyword import KeywordIndex
+from porch.knowledge.leases import next_sync
 from porch.knowledge.store import (
     NewChunk,
     bump_version,
@@ -203,8 +203,6 @@ async def update(
                 "Only crawled sources can be re-synced on a schedule.", code="not_schedulable"
             )
         source.schedule = schedule
-        from porch.jobs.schedule import next_sync
-
         source.next_sync_at = next_sync(schedule, source.last_synced_at or utcnow())
     await session.flush()
     return source
@@ -251,10 +249,3 @@ async def delete_source(
     await session.delete(source)
     await session.flush()
     await bump_version(session, widget_id)
-
-
-async def search(
-    session: Executor, index: KeywordIndex, widget_id: uuid.UUID, question: str, k: int
-) -> Sequence[Hit]:
-    """Keyword passages only (the retriever in knowledge/retriever.py is what chat uses)."""
-    return await index.search(session, widget_id, question, k)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from dataclasses import dataclass
 
@@ -102,6 +101,3 @@ async def entries(fetcher: Fetcher, url: str, *, limit: int, max_bytes: int) -> 
                 if fetched + len(pending) < MAX_SITEMAPS and site_of(child) == site:
                     pending.append((child, depth + 1))
     return list(found.values())
-
-
-__all__ = ["Entry", "SitemapError", "entries", "gzip", "parse"]
