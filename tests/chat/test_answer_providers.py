@@ -194,3 +194,36 @@ async def test_widget_can_name_anthropic(
     )
     assert resp.json()["message"]["content"] == "Claude says hi."
     assert anthropic_fake.control.requests[-1].json["model"] == "claude-sonnet-4-5"
+
+
+async def test_context_rule_instructions_reach_the_prompt(
+    owner: OwnerClient, client: httpx.AsyncClient, openai_fake: OpenAIFake
+) -> None:
+    openai_fake.control.script(text="ok")
+    w = await make_widget(owner)
+    await owner.post(
+        f"/api/v1/widgets/{w['id']}/sources", json={"type": "text", "title": "Plans", "text": FAQ}
+    )
+    rule = await owner.post(
+        f"/api/v1/widgets/{w['id']}/context-rules",
+        json={
+            "match": "https://shop.example/pricing*",
+            "instructions": "Mention the annual discount.",
+        },
+    )
+    assert rule.status_code in (200, 201), rule.text
+    for page, expected in (
+        ("https://shop.example/pricing", True),
+        ("https://shop.example/blog", False),
+    ):
+        conv = (
+            await client.post(f"/api/v1/widgets/{w['id']}/conversations", json={"page_url": page})
+        ).json()
+        await client.post(
+            f"/api/v1/conversations/{conv['conversation_id']}/messages",
+            json={"content": "How much is the Pro plan?"},
+            headers={"Authorization": f"Bearer {conv['visitor_token']}"},
+        )
+        system = openai_fake.control.requests[-1].json["messages"][0]["content"]
+        assert ("Mention the annual discount." in system) is expected
+        assert system.index("<passages>") > system.find("Mention") or not expected

@@ -177,7 +177,7 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
     model = state.providers.model_for(widget.provider, widget.model)
     request = CompletionRequest(
         model=model.model,
-        system=prompt.system_prompt(widget.system_prompt, passages),
+        system=prompt.system_prompt(widget.system_prompt, passages, hits.instructions),
         turns=prompt.turns(history, acc.question),
         question=acc.question,
         passages=passages,

@@ -45,8 +45,14 @@ def _fence(text: str) -> str:
     return text.replace("</passage", "</ passage").replace("<passages", "< passages")
 
 
-def system_prompt(widget_prompt: str, passages: Sequence[Passage]) -> str:
-    parts = [widget_prompt.strip() or DEFAULT_INSTRUCTIONS, GUARD, "<passages>"]
+def system_prompt(
+    widget_prompt: str, passages: Sequence[Passage], page_instructions: Sequence[str] = ()
+) -> str:
+    parts = [widget_prompt.strip() or DEFAULT_INSTRUCTIONS]
+    # The owner's context rules for the page the visitor is on: the owner's words, so they
+    # sit with the instructions, above the guard and outside the fenced data.
+    parts += [i.strip() for i in page_instructions if i.strip()]
+    parts += [GUARD, "<passages>"]
     for p in passages:
         heading = f" | {p.title}" if p.title else ""
         parts.append(
