@@ -150,3 +150,18 @@ async def test_cached_public_config_served_alike_by_the_fast_path(
     assert head.status_code == 200 and head.content == b""
     metrics = (await client.get("/metrics")).text
     assert 'route="/api/v1/widgets/{widget_id}/public",status="200"} 2.0' in metrics
+
+
+async def test_deleting_a_widget_leaves_no_search_rows(owner: OwnerClient, app: FastAPI) -> None:
+    from sqlalchemy import text
+
+    w = await make_widget(owner)
+    await owner.post(
+        f"/api/v1/widgets/{w['id']}/sources",
+        json={"type": "text", "title": "Plans", "text": "The Pro plan is $12."},
+    )
+    assert (await owner.delete(f"/api/v1/widgets/{w['id']}")).status_code == 204
+    async with app.state.porch.engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM chunks")) == 0
+        if conn.dialect.name == "sqlite":
+            assert await conn.scalar(text("SELECT count(*) FROM chunk_fts")) == 0
