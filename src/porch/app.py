@@ -14,7 +14,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from porch import __version__
 from porch.accounts.routes import router as accounts_router
+from porch.accounts.team_routes import router as team_router
 from porch.analytics.routes import router as analytics_router
+from porch.audit.routes import router as audit_router
 from porch.chat.compat import LegacyPaths
 from porch.chat.compat import router as compat_router
 from porch.chat.inbox_routes import router as inbox_router
@@ -127,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (
         accounts_router,
+        team_router,
+        audit_router,
         widgets_router,
         widgets_public_router,
         knowledge_router,

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     default_conversations_per_ip_per_hour: int = Field(default=60, ge=1)
     # Owner session lifetime, in hours.
     session_hours: int = Field(default=24 * 14, ge=1)
+    # Failed sign-ins one account may have in 15 minutes before sign-in is refused (429).
+    login_failures_per_account: int = Field(default=5, ge=1, le=10_000)
+    # Failed sign-ins one IP address may have in 15 minutes, over all accounts.
+    login_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+    # Hours an invitation link stays valid.
+    invitation_hours: int = Field(default=72, ge=1, le=24 * 90)
     # Seconds that streams in flight get to finish on shutdown.
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Apply migrations when `porch serve` starts (always on for SQLite).

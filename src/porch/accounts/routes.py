@@ -1,13 +1,19 @@
-"""Owner sign-up, sign-in and API keys."""
+"""Owner sign-up, sign-in, sessions and API keys."""
 
 from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from porch.accounts import service
-from porch.accounts.dependencies import SESSION_COOKIE, CurrentOwner
+from porch import audit
+from porch.accounts import service, team, throttle
+from porch.accounts.dependencies import (
+    SESSION_COOKIE,
+    AdminScope,
+    CurrentOwner,
+    client_ip,
+)
 from porch.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -19,21 +25,23 @@ from porch.accounts.schemas import (
     UserOut,
     WorkspaceOut,
 )
-from porch.deps import SessionDep, SettingsDep
+from porch.deps import SessionDep, SettingsDep, StateDep
+from porch.errors import Unauthorized
+from porch.models import ApiKey
 from porch.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-def _session_out(owner: service.Owner) -> SessionOut:
+def session_out(owner: service.Owner) -> SessionOut:
     return SessionOut(
         user=UserOut(id=owner.user_id, email=owner.email),
-        workspace=WorkspaceOut(id=owner.workspace_id, name=owner.workspace_name),
+        workspace=WorkspaceOut(id=owner.workspace_id, name=owner.workspace_name, role=owner.level),
         csrf_token=owner.csrf_token,
     )
 
 
-def _set_cookie(response: Response, token: str, settings: Settings) -> None:
+def set_cookie(response: Response, token: str, settings: Settings) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -45,62 +53,114 @@ def _set_cookie(response: Response, token: str, settings: Settings) -> None:
     )
 
 
+def clear_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies
+    )
+
+
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
 async def signup(
-    body: SignupIn, session: SessionDep, settings: SettingsDep, response: Response
+    body: SignupIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> SessionOut:
-    user, _ = await service.signup(
+    """A new owner with a workspace of their own; with `invitation_token`, a new member of the
+    inviting workspace instead (open even when sign-up is closed)."""
+    workspace_id: uuid.UUID | None = None
+    if body.invitation_token:
+        invitation = await team.claim(session, body.invitation_token)
+        user = await service.create_user(session, email=body.email, password=body.password)
+        audit.bind(audit.Actor(user.id, user.email, "session", ip=client_ip(request)))
+        workspace_id = (await team.join(session, invitation, user)).id
+    else:
+        user, _ = await service.signup(
+            session,
+            email=body.email,
+            password=body.password,
+            workspace_name=body.workspace_name,
+            allow_signup=settings.allow_signup,
+        )
+    started = await service.start_session(
         session,
-        email=body.email,
-        password=body.password,
-        workspace_name=body.workspace_name,
-        allow_signup=settings.allow_signup,
+        user,
+        hours=settings.session_hours,
+        workspace_id=workspace_id,
+        replaces=request.cookies.get(SESSION_COOKIE),
     )
-    started = await service.start_session(session, user, hours=settings.session_hours)
-    _set_cookie(response, started.token, settings)
-    return _session_out(started.owner)
+    set_cookie(response, started.token, settings)
+    return session_out(started.owner)
 
 
-@router.post("/auth/login", response_model=SessionOut)
+@router.post(
+    "/auth/login",
+    response_model=SessionOut,
+    responses={429: {"description": "Too many failed attempts for this account or address"}},
+)
 async def login(
-    body: Credentials, session: SessionDep, settings: SettingsDep, response: Response
+    body: Credentials,
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    response: Response,
 ) -> SessionOut:
-    user = await service.authenticate(session, email=body.email, password=body.password)
-    started = await service.start_session(session, user, hours=settings.session_hours)
-    _set_cookie(response, started.token, settings)
-    return _session_out(started.owner)
+    """Starts a new session (a new cookie and CSRF token); the one the browser held ends."""
+    settings = state.settings
+    ip = client_ip(request)
+    await throttle.guard(state.limits, settings, body.email, ip)
+    try:
+        user = await service.authenticate(session, email=body.email, password=body.password)
+    except Unauthorized:
+        await throttle.failed(state.limits, settings, body.email, ip)
+        raise
+    started = await service.start_session(
+        session, user, hours=settings.session_hours, replaces=request.cookies.get(SESSION_COOKIE)
+    )
+    set_cookie(response, started.token, settings)
+    return session_out(started.owner)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(owner: CurrentOwner, session: SessionDep, response: Response) -> None:
+async def logout(
+    owner: CurrentOwner, session: SessionDep, settings: SettingsDep, response: Response
+) -> None:
     await service.end_session(session, owner)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_cookie(response, settings)
+
+
+@router.post("/auth/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT)
+async def logout_everywhere(
+    owner: CurrentOwner, session: SessionDep, settings: SettingsDep, response: Response
+) -> None:
+    """Ends every session of this account, in every browser, this one included."""
+    await service.end_all_sessions(session, owner.user_id)
+    clear_cookie(response, settings)
 
 
 @router.get("/auth/me", response_model=SessionOut)
 async def me(owner: CurrentOwner) -> SessionOut:
-    return _session_out(owner)
+    return session_out(owner)
+
+
+def _key_out(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(key, from_attributes=True)
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-async def create_api_key(body: ApiKeyIn, owner: CurrentOwner, session: SessionDep) -> ApiKeyCreated:
-    api_key, key = await service.create_api_key(session, owner, name=body.name)
-    return ApiKeyCreated(
-        id=api_key.id,
-        name=api_key.name,
-        last4=api_key.last4,
-        created_at=api_key.created_at,
-        last_used_at=None,
-        key=key,
-    )
+async def create_api_key(body: ApiKeyIn, owner: AdminScope, session: SessionDep) -> ApiKeyCreated:
+    """A key acting in this workspace with `role` (default admin, at most your own)."""
+    api_key, key = await service.create_api_key(session, owner, name=body.name, role=body.role)
+    return ApiKeyCreated(**_key_out(api_key).model_dump(), key=key)
 
 
 @router.get("/api-keys", response_model=ApiKeyList)
-async def list_api_keys(owner: CurrentOwner, session: SessionDep) -> ApiKeyList:
+async def list_api_keys(owner: AdminScope, session: SessionDep) -> ApiKeyList:
     keys = await service.list_api_keys(session, owner)
-    return ApiKeyList(api_keys=[ApiKeyOut.model_validate(k, from_attributes=True) for k in keys])
+    return ApiKeyList(api_keys=[_key_out(k) for k in keys])
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_api_key(key_id: uuid.UUID, owner: CurrentOwner, session: SessionDep) -> None:
+async def delete_api_key(key_id: uuid.UUID, owner: AdminScope, session: SessionDep) -> None:
     await service.delete_api_key(session, owner, key_id)

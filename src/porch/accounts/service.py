@@ -9,15 +9,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porch import audit
 from porch.accounts import tokens
+from porch.accounts.roles import Role, parse
 from porch.errors import Conflict, Forbidden, NotFound, Unauthorized
 from porch.models import ApiKey, Membership, OwnerSession, User, Workspace
 from porch.models.base import utcnow
 
+MAX_API_KEYS = 100
+# A busy automation should not write on every call.
+KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
 
 @dataclass(frozen=True, slots=True)
 class Owner:
-    """Who is calling an owner route, and in which workspace."""
+    """Who is calling an owner route, in which workspace, and with what role there."""
 
     user_id: uuid.UUID
     email: str
@@ -27,6 +33,11 @@ class Owner:
     via: str  # "session" or "api_key"
     session_id: uuid.UUID | None = None
     csrf_token: str | None = None
+    api_key_id: uuid.UUID | None = None
+
+    @property
+    def level(self) -> Role:
+        return parse(self.role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +57,33 @@ async def signup(
     has_users = (await session.execute(select(User.id).limit(1))).first() is not None
     if has_users and not allow_signup:
         raise Forbidden("Sign-up is closed on this server.", code="signup_closed")
+    user = await create_user(session, email=email, password=password)
+    workspace = await create_workspace(session, user.id, workspace_name or _default_name(email))
+    return user, workspace
+
+
+def _default_name(email: str) -> str:
+    return f"{email.split('@')[0]}'s workspace"[:120]
+
+
+async def create_user(session: AsyncSession, *, email: str, password: str) -> User:
     if (await session.execute(select(User.id).where(User.email == email))).first():
         raise Conflict("An account with this email exists.", code="email_taken")
     user = User(email=email, password_hash=tokens.hash_password(password))
-    workspace = Workspace(name=workspace_name or f"{email.split('@')[0]}'s workspace")
-    session.add_all([user, workspace])
+    session.add(user)
     await session.flush()
-    session.add(Membership(user_id=user.id, workspace_id=workspace.id, role="owner"))
+    return user
+
+
+async def create_workspace(session: AsyncSession, user_id: uuid.UUID, name: str) -> Workspace:
+    """A new workspace with `user_id` as its owner."""
+    workspace = Workspace(name=name)
+    session.add(workspace)
     await session.flush()
-    return user, workspace
+    session.add(Membership(user_id=user_id, workspace_id=workspace.id, role=Role.owner.value))
+    await session.flush()
+    await audit.record(session, workspace.id, "workspace.created", workspace.id)
+    return workspace
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
@@ -65,16 +94,29 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     return user
 
 
-async def start_session(session: AsyncSession, user: User, *, hours: int) -> NewSession:
-    row = (
+async def start_session(
+    session: AsyncSession,
+    user: User,
+    *,
+    hours: int,
+    workspace_id: uuid.UUID | None = None,
+    replaces: str | None = None,
+) -> NewSession:
+    """A new session (new token, new CSRF token) in `workspace_id`, else the user's first
+    workspace. `replaces` is the cookie the browser still held: that session ends, so a
+    token planted before sign-in is worth nothing after it."""
+    if replaces:
         await session.execute(
-            select(Membership, Workspace)
-            .join(Workspace, Workspace.id == Membership.workspace_id)
-            .where(Membership.user_id == user.id)
-            .order_by(Membership.created_at)
-            .limit(1)
+            delete(OwnerSession).where(OwnerSession.token_hash == tokens.token_hash(replaces))
         )
-    ).first()
+    query = (
+        select(Membership, Workspace)
+        .join(Workspace, Workspace.id == Membership.workspace_id)
+        .where(Membership.user_id == user.id)
+    )
+    if workspace_id is not None:
+        query = query.where(Membership.workspace_id == workspace_id)
+    row = (await session.execute(query.order_by(Membership.created_at).limit(1))).first()
     if row is None:
         raise Forbidden("This account belongs to no workspace.", code="no_workspace")
     membership, workspace = row
@@ -105,6 +147,12 @@ async def start_session(session: AsyncSession, user: User, *, hours: int) -> New
 async def end_session(session: AsyncSession, owner: Owner) -> None:
     if owner.session_id is not None:
         await session.execute(delete(OwnerSession).where(OwnerSession.id == owner.session_id))
+
+
+async def end_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """Sign the user out everywhere: every browser, this one included."""
+    result = await session.execute(delete(OwnerSession).where(OwnerSession.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def owner_from_session(session: AsyncSession, token: str) -> Owner | None:
@@ -138,6 +186,7 @@ async def owner_from_session(session: AsyncSession, token: str) -> Owner | None:
 
 
 async def owner_from_api_key(session: AsyncSession, key: str) -> Owner | None:
+    # The creator must still be a member: a removed member's keys stop working with them.
     row = (
         await session.execute(
             select(ApiKey, User.email, Workspace.name, Membership.role)
@@ -152,26 +201,44 @@ async def owner_from_api_key(session: AsyncSession, key: str) -> Owner | None:
     ).first()
     if row is None:
         return None
-    api_key, email, workspace_name, role = row
+    api_key, email, workspace_name, member_role = row
     await _touch_key(session, api_key)
-    return Owner(api_key.user_id, email, api_key.workspace_id, workspace_name, role, "api_key")
+    # A key acts with its own role, capped by its creator's role today (a demotion counts).
+    role = min(parse(api_key.role), parse(member_role), key=lambda r: r.rank)
+    return Owner(
+        api_key.user_id,
+        email,
+        api_key.workspace_id,
+        workspace_name,
+        role.value,
+        "api_key",
+        api_key_id=api_key.id,
+    )
 
 
 async def _touch_key(session: AsyncSession, api_key: ApiKey) -> None:
-    # Write last-use at most once a minute: a busy automation should not write on every call.
     now = utcnow()
-    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
+    if api_key.last_used_at is None or now - api_key.last_used_at > KEY_TOUCH_INTERVAL:
         await session.execute(
             update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
         )
 
 
-async def create_api_key(session: AsyncSession, owner: Owner, *, name: str) -> tuple[ApiKey, str]:
+async def create_api_key(
+    session: AsyncSession, owner: Owner, *, name: str, role: Role = Role.admin
+) -> tuple[ApiKey, str]:
+    if not owner.level.at_least(role):
+        raise Forbidden(
+            f"You cannot create a key with more rights than your own ({owner.role}).",
+            code="forbidden_role",
+        )
     count = await session.scalar(
         select(func.count()).select_from(ApiKey).where(ApiKey.workspace_id == owner.workspace_id)
     )
-    if (count or 0) >= 100:
-        raise Conflict("A workspace holds at most 100 API keys.", code="too_many_api_keys")
+    if (count or 0) >= MAX_API_KEYS:
+        raise Conflict(
+            f"A workspace holds at most {MAX_API_KEYS} API keys.", code="too_many_api_keys"
+        )
     key = tokens.new_token(tokens.API_KEY_PREFIX)
     api_key = ApiKey(
         workspace_id=owner.workspace_id,
@@ -179,9 +246,11 @@ async def create_api_key(session: AsyncSession, owner: Owner, *, name: str) -> t
         name=name,
         key_hash=tokens.token_hash(key),
         last4=key[-4:],
+        role=role.value,
     )
     session.add(api_key)
     await session.flush()
+    await audit.record(session, owner.workspace_id, "api_key.created", api_key.id, role=role.value)
     return api_key, key
 
 
@@ -193,11 +262,14 @@ async def list_api_keys(session: AsyncSession, owner: Owner) -> list[ApiKey]:
 
 
 async def delete_api_key(session: AsyncSession, owner: Owner, key_id: uuid.UUID) -> None:
-    result = await session.execute(
-        delete(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == owner.workspace_id)
-    )
-    if getattr(result, "rowcount", 0) == 0:
-        raise NotFound("No such API key.")
+    api_key = await session.get(ApiKey, key_id)
+    if api_key is None or api_key.workspace_id != owner.workspace_id:
+        raise NotFound("No such API key.", code="api_key_not_found")
+    if not owner.level.at_least(parse(api_key.role)):
+        raise Forbidden("Only an owner can revoke an owner's key.", code="forbidden_role")
+    await session.delete(api_key)
+    await session.flush()
+    await audit.record(session, owner.workspace_id, "api_key.revoked", key_id)
 
 
 async def purge_expired_sessions(session: AsyncSession, now: datetime | None = None) -> int:

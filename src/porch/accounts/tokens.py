@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 API_KEY_PREFIX = "porch_sk_"
 VISITOR_TOKEN_PREFIX = "pv_"  # noqa: S105 - a prefix, not a secret
+INVITATION_PREFIX = "pi_"
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both paths cost one argon2 verify.

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from porch.accounts.dependencies import CurrentOwner
+from porch.accounts.dependencies import AdminScope
 from porch.analytics import service
 from porch.analytics.schemas import AnalyticsOut
 from porch.deps import SessionDep
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["analytics"])
 @router.get("/widgets/{widget_id}/analytics", response_model=AnalyticsOut)
 async def widget_analytics(
     widget_id: uuid.UUID,
-    owner: CurrentOwner,
+    owner: AdminScope,
     session: SessionDep,
     date_from: Annotated[date | None, Query(alias="from", description="First UTC day")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="Last UTC day")] = None,

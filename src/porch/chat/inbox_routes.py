@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from porch.accounts.dependencies import CurrentOwner
+from porch.accounts.dependencies import AgentScope
 from porch.chat import inbox
 from porch.chat.inbox_schemas import (
     ConversationDetail,
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["inbox"])
 @router.get("/widgets/{widget_id}/conversations", response_model=InboxPage)
 async def list_conversations(
     widget_id: uuid.UUID,
-    owner: CurrentOwner,
+    owner: AgentScope,
     session: SessionDep,
     status: Annotated[ConversationStatus | None, Query()] = None,
     rating: Annotated[Rating | None, Query(description="Has a reply rated up or down")] = None,
@@ -43,14 +43,14 @@ async def list_conversations(
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
 async def get_conversation(
-    conversation_id: uuid.UUID, owner: CurrentOwner, session: SessionDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep
 ) -> ConversationDetail:
     return await inbox.get_conversation(session, owner.workspace_id, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/close", response_model=StatusOut)
 async def close_conversation(
-    conversation_id: uuid.UUID, owner: CurrentOwner, session: SessionDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
 ) -> StatusOut:
     conversation = await inbox.set_status(session, owner.workspace_id, conversation_id, "closed")
     return StatusOut(id=conversation.id, status=conversation.status)
@@ -58,7 +58,7 @@ async def close_conversation(
 
 @router.post("/conversations/{conversation_id}/reopen", response_model=StatusOut)
 async def reopen_conversation(
-    conversation_id: uuid.UUID, owner: CurrentOwner, session: SessionDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
 ) -> StatusOut:
     conversation = await inbox.set_status(session, owner.workspace_id, conversation_id, "open")
     return StatusOut(id=conversation.id, status=conversation.status)

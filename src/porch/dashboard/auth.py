@@ -11,7 +11,8 @@ from fastapi.routing import APIRoute
 from starlette.responses import RedirectResponse, Response
 
 from porch.accounts import service
-from porch.accounts.dependencies import SESSION_COOKIE
+from porch.accounts.dependencies import SESSION_COOKIE, check_role
+from porch.accounts.roles import Role
 from porch.accounts.service import Owner
 from porch.dashboard import render
 from porch.deps import SessionDep
@@ -36,6 +37,17 @@ async def optional_owner(request: Request, session: SessionDep) -> Owner | None:
 
 
 PageOwner = Annotated[Owner, Depends(page_owner)]
+class PageRole:
+    """A signed-in member with at least `minimum` in the session's workspace; a page above
+    their role answers 403 (an error page), like the API's `forbidden_role`."""
+    def __init__(self, minimum: Role) -> None:
+        self.minimum = minimum
+    async def __call__(self, owner: PageOwner) -> Owner:
+        check_role(owner, self.minimum)
+        return owner
+PageAgent = Annotated[Owner, Depends(PageRole(Role.agent))]
+PageAdmin = Annotated[Owner, Depends(PageRole(Role.admin))]
+PageOwnerRole = Annotated[Owner, Depends(PageRole(Role.owner))]
 MaybeOwner = Annotated[Owner | None, Depends(optional_owner)]
 
 
@@ -54,6 +66,7 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
 
+_TITLES = {403: "Not allowed", 404: "Not found"}
 class DashboardRoute(APIRoute):
     """Pages answer in HTML: a signed-out visitor is sent to sign in, errors get a page."""
 
@@ -70,7 +83,7 @@ class DashboardRoute(APIRoute):
                     request,
                     "error.html",
                     status_code=exc.status,
-                    title="Not found" if exc.status == 404 else "Something is wrong",
+                    title=_TITLES.get(exc.status, "Something is wrong"),
                     message=exc.message,
                     owner=None,
                 )

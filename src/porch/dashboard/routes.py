@@ -13,11 +13,15 @@ from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
 from porch.accounts import service as accounts
+from porch.accounts import team
+from porch.accounts.roles import Role
 from porch.analytics import service as analytics
 from porch.analytics.schemas import AnalyticsOut
+from porch.audit import routes as audit_routes
+from porch.audit import service as audit_log
 from porch.chat import inbox
 from porch.dashboard import charts, render
-from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageOwner, safe_next
+from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep
 from porch.errors import BadRequest, NotFound
 from porch.widgets import service as widgets
@@ -70,7 +74,7 @@ def _auth_page(request: Request, owner: accounts.Owner | None, mode: str) -> Res
 
 
 @router.get("/")
-async def widgets_page(request: Request, owner: PageOwner, session: SessionDep) -> Response:
+async def widgets_page(request: Request, owner: PageAgent, session: SessionDep) -> Response:
     items = [widgets.to_out(w) for w in await widgets.list_all(session, owner.workspace_id)]
     counts = await inbox.counts_by_widget(session, owner.workspace_id)
     return render.render(
@@ -80,7 +84,7 @@ async def widgets_page(request: Request, owner: PageOwner, session: SessionDep) 
 
 @router.get("/widgets/{widget_id}")
 async def settings_page(
-    widget_id: str, request: Request, owner: PageOwner, session: SessionDep, settings: SettingsDep
+    widget_id: str, request: Request, owner: PageAdmin, session: SessionDep, settings: SettingsDep
 ) -> Response:
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
     base = settings.public_url.rstrip("/")
@@ -100,7 +104,7 @@ async def settings_page(
 
 @router.get("/widgets/{widget_id}/knowledge")
 async def knowledge_page(
-    widget_id: str, request: Request, owner: PageOwner, session: SessionDep
+    widget_id: str, request: Request, owner: PageAdmin, session: SessionDep
 ) -> Response:
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
     return render.render(
@@ -110,7 +114,7 @@ async def knowledge_page(
 
 @router.get("/widgets/{widget_id}/conversations")
 async def inbox_page(
-    widget_id: str, request: Request, owner: PageOwner, session: SessionDep
+    widget_id: str, request: Request, owner: PageAgent, session: SessionDep
 ) -> Response:
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
     query = request.query_params
@@ -155,7 +159,7 @@ async def inbox_page(
 
 @router.get("/conversations/{conversation_id}")
 async def conversation_page(
-    conversation_id: str, request: Request, owner: PageOwner, session: SessionDep
+    conversation_id: str, request: Request, owner: PageAgent, session: SessionDep
 ) -> Response:
     detail = await inbox.get_conversation(
         session, owner.workspace_id, _id(conversation_id, "conversation")
@@ -175,7 +179,7 @@ async def conversation_page(
 
 @router.get("/widgets/{widget_id}/analytics")
 async def analytics_page(
-    widget_id: str, request: Request, owner: PageOwner, session: SessionDep
+    widget_id: str, request: Request, owner: PageAdmin, session: SessionDep
 ) -> Response:
     wid = _id(widget_id)
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, wid))
@@ -203,9 +207,49 @@ async def analytics_page(
 
 
 @router.get("/api-keys")
-async def api_keys_page(request: Request, owner: PageOwner, session: SessionDep) -> Response:
+async def api_keys_page(request: Request, owner: PageAdmin, session: SessionDep) -> Response:
     keys = await accounts.list_api_keys(session, owner)
     return render.render(request, "api_keys.html", owner=owner, keys=keys, nav="keys")
+
+
+@router.get("/team")
+async def team_page(request: Request, owner: PageAgent, session: SessionDep) -> Response:
+    members = await team.list_members(session, owner.workspace_id)
+    is_owner = owner.level.at_least(Role.owner)
+    invitations = await team.list_invitations(session, owner.workspace_id) if is_owner else []
+    return render.render(
+        request,
+        "team.html",
+        owner=owner,
+        members=members,
+        invitations=invitations,
+        is_owner=is_owner,
+        roles=[r.value for r in Role],
+        nav="team",
+    )
+
+
+@router.get("/audit")
+async def audit_page(request: Request, owner: PageAdmin, session: SessionDep) -> Response:
+    cursor = request.query_params.get("cursor")
+    events, more = await audit_log.page(
+        session, owner.workspace_id, before=audit_routes.parse_cursor(cursor), limit=50
+    )
+    return render.render(
+        request,
+        "audit.html",
+        owner=owner,
+        events=events,
+        older=str(events[-1].id) if more and events else None,
+        paged=bool(cursor),
+        nav="audit",
+    )
+
+
+@router.get("/join")
+async def join_page(request: Request, owner: MaybeOwner) -> Response:
+    """Where an invitation link lands; the token stays in the URL's fragment (team.js)."""
+    return render.render(request, "join.html", owner=owner, joining=True)
 
 
 def _plots(data: AnalyticsOut) -> dict[str, Markup]:

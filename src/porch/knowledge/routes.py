@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
-from porch.accounts.dependencies import CurrentOwner
+from porch.accounts.dependencies import AdminScope
 from porch.db import after_commit
 from porch.deps import SessionDep, StateDep
 from porch.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -103,7 +103,7 @@ def _enqueue_sync(session: Any, state: State, source: Source) -> None:
 
 
 async def _upload(
-    request: Request, widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: State
+    request: Request, widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: State
 ) -> Source:
     limit = state.settings.upload_max_bytes
     try:
@@ -145,7 +145,7 @@ async def _upload(
 async def add_source(
     widget_id: uuid.UUID,
     request: Request,
-    owner: CurrentOwner,
+    owner: AdminScope,
     session: SessionDep,
     state: StateDep,
 ) -> SourceCreated:
@@ -203,20 +203,20 @@ async def add_source(
 
 @router.get("/widgets/{widget_id}/sources", response_model=SourceList)
 async def list_sources(
-    widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep
+    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep
 ) -> SourceList:
     sources = await service.list_for_widget(session, owner.workspace_id, widget_id)
     return SourceList(sources=[_source_out(s) for s in sources])
 
 
 @router.get("/sources/{source_id}", response_model=SourceOut)
-async def get_source(source_id: uuid.UUID, owner: CurrentOwner, session: SessionDep) -> SourceOut:
+async def get_source(source_id: uuid.UUID, owner: AdminScope, session: SessionDep) -> SourceOut:
     return _source_out(await service.get(session, owner.workspace_id, source_id))
 
 
 @router.patch("/sources/{source_id}", response_model=SourceOut)
 async def update_source(
-    source_id: uuid.UUID, body: SourcePatch, owner: CurrentOwner, session: SessionDep
+    source_id: uuid.UUID, body: SourcePatch, owner: AdminScope, session: SessionDep
 ) -> SourceOut:
     source = await service.update(
         session, owner.workspace_id, source_id, title=body.title, schedule=body.schedule
@@ -227,7 +227,7 @@ async def update_source(
 @router.get("/sources/{source_id}/pages", response_model=PageList)
 async def list_pages(
     source_id: uuid.UUID,
-    owner: CurrentOwner,
+    owner: AdminScope,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -242,7 +242,7 @@ async def list_pages(
     "/sources/{source_id}/resync", status_code=status.HTTP_202_ACCEPTED, response_model=SourceOut
 )
 async def resync_source(
-    source_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+    source_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
 ) -> SourceOut:
     """Fetch again now; only pages that changed are re-chunked and re-embedded."""
     before = await service.get(session, owner.workspace_id, source_id)
@@ -255,7 +255,7 @@ async def resync_source(
 
 @router.delete("/sources/{source_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_source(
-    source_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+    source_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
 ) -> None:
     await service.delete_source(session, state.retriever.keywords, owner.workspace_id, source_id)
 
@@ -263,7 +263,7 @@ async def delete_source(
 @router.get("/widgets/{widget_id}/search", response_model=SearchOut)
 async def search(
     widget_id: uuid.UUID,
-    owner: CurrentOwner,
+    owner: AdminScope,
     session: SessionDep,
     state: StateDep,
     q: Annotated[str, Query(min_length=1, max_length=1000)],
@@ -308,7 +308,7 @@ def _rule_out(rule: Any) -> ContextRuleOut:
 
 @router.get("/widgets/{widget_id}/context-rules", response_model=ContextRuleList)
 async def list_rules(
-    widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep
+    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep
 ) -> ContextRuleList:
     found = await rules_service.list_rules(session, owner.workspace_id, widget_id)
     return ContextRuleList(rules=[_rule_out(r) for r in found])
@@ -320,7 +320,7 @@ async def list_rules(
     response_model=ContextRuleOut,
 )
 async def create_rule(
-    widget_id: uuid.UUID, body: ContextRuleIn, owner: CurrentOwner, session: SessionDep
+    widget_id: uuid.UUID, body: ContextRuleIn, owner: AdminScope, session: SessionDep
 ) -> ContextRuleOut:
     rule = await rules_service.create_rule(
         session,
@@ -338,6 +338,6 @@ async def create_rule(
     "/widgets/{widget_id}/context-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT
 )
 async def delete_rule(
-    widget_id: uuid.UUID, rule_id: uuid.UUID, owner: CurrentOwner, session: SessionDep
+    widget_id: uuid.UUID, rule_id: uuid.UUID, owner: AdminScope, session: SessionDep
 ) -> None:
     await rules_service.delete_rule(session, owner.workspace_id, widget_id, rule_id)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porch import audit
 from porch.errors import Conflict, NotFound
 from porch.knowledge.keyword import Executor
 from porch.knowledge.store import bump_version, table_of
@@ -146,6 +147,7 @@ async def create_rule(
     await session.flush()
     # Rules are cached with the widget's index: the version tells every process to reload.
     await bump_version(session, widget_id)
+    await audit.record(session, workspace_id, "context_rule.created", rule.id)
     return rule
 
 
@@ -159,3 +161,4 @@ async def delete_rule(
     await session.delete(rule)
     await session.flush()
     await bump_version(session, widget_id)
+    await audit.record(session, workspace_id, "context_rule.deleted", rule_id)

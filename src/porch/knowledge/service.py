@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porch import audit
 from porch.errors import Conflict, NotFound
 from porch.knowledge.chunking import chunk, embedding_input
 from porch.knowledge.embeddings import Embedder, EmbeddingError
@@ -105,6 +106,7 @@ async def add_text(
     source.stats = {"seen": 1, "stored": 1, "vectors_missing": missing}
     source.last_synced_at = utcnow()
     await session.flush()
+    await audit.record(session, workspace_id, "source.created", source.id, type="text")
     return source
 
 
@@ -135,6 +137,7 @@ async def add_remote(
     )
     session.add(source)
     await session.flush()
+    await audit.record(session, workspace_id, "source.created", source.id, type=kind)
     return source
 
 
@@ -168,6 +171,7 @@ async def add_file(
         )
     )
     await session.flush()
+    await audit.record(session, workspace_id, "source.created", source.id, type="file")
     return source
 
 
@@ -183,6 +187,7 @@ async def request_sync(
         source.generation += 1
         source.error = None
         await session.flush()
+        await audit.record(session, workspace_id, "source.resynced", source_id)
     return source
 
 
@@ -195,6 +200,8 @@ async def update(
     schedule: str | None,
 ) -> Source:
     source = await get(session, workspace_id, source_id)
+    changed = [name for name, value in (("title", title), ("schedule", schedule)) if value]
+    await audit.record(session, workspace_id, "source.updated", source_id, fields=changed)
     if title is not None:
         source.title = title
     if schedule is not None and schedule != source.schedule:
@@ -249,3 +256,4 @@ async def delete_source(
     await session.delete(source)
     await session.flush()
     await bump_version(session, widget_id)
+    await audit.record(session, workspace_id, "source.deleted", source_id)

@@ -33,6 +33,15 @@ class LocalWindows:
             return self._hit_fixed(rule, key, now)
         return self._hit_moving(rule, key, now)
 
+    def peek(self, rule: Rule, key: str) -> Verdict:
+        """What a hit would say, without counting one (moving windows only)."""
+        now = self._clock()
+        times = self._moving.get((rule.name, key), deque())
+        while times and times[0] <= now - rule.seconds:
+            times.popleft()
+        if len(times) >= rule.amount:
+            return Verdict(rule, False, 0, times[0] + rule.seconds)
+        return Verdict(rule, True, rule.amount - len(times), now + rule.seconds)
     def _hit_moving(self, rule: Rule, key: str, now: float) -> Verdict:
         times = self._moving.setdefault((rule.name, key), deque())
         while times and times[0] <= now - rule.seconds:

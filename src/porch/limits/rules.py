@@ -6,7 +6,8 @@ import math
 import time
 from dataclasses import dataclass
 
-PERIOD_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+# quarter_hour: sign-in throttling counts failures over 15 minutes.
+PERIOD_SECONDS = {"minute": 60, "quarter_hour": 900, "hour": 3600, "day": 86400}
 
 
 @dataclass(frozen=True, slots=True)

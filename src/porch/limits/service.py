@@ -3,6 +3,7 @@ across processes, falling back to per-process windows while Redis is away."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import structlog
@@ -17,8 +18,9 @@ from porch.limits.rules import Rule, Verdict
 
 log = structlog.get_logger("porch.limits")
 
-_ITEMS: dict[str, type[RateLimitItem]] = {
+_ITEMS: dict[str, Callable[[int], RateLimitItem]] = {
     "minute": RateLimitItemPerMinute,
+    "quarter_hour": lambda amount: RateLimitItemPerMinute(amount, 15),
     "hour": RateLimitItemPerHour,
     "day": RateLimitItemPerDay,
 }
@@ -50,6 +52,12 @@ class RedisWindows:
         stats = await limiter.get_window_stats(item, rule.name, key)
         return Verdict(rule, ok, stats.remaining, stats.reset_time)
 
+    async def peek(self, rule: Rule, key: str) -> Verdict:
+        item = _ITEMS[rule.period](rule.amount)
+        if await self._moving.test(item, rule.name, key):
+            return Verdict(rule, True, -1, 0.0)
+        stats = await self._moving.get_window_stats(item, rule.name, key)
+        return Verdict(rule, False, 0, stats.reset_time)
 
 class RateLimits:
     """Counts a message against every rule that applies; the first exhausted one refuses."""
@@ -95,6 +103,24 @@ class RateLimits:
         self.degraded = False
         return verdicts
 
+    async def peek(self, checks: list[tuple[Rule, str]]) -> None:
+        """Raises RateLimited if any rule is already exhausted, counting nothing: for limits
+        on failures (sign-in), which are checked before the attempt and counted after it."""
+        verdicts: list[Verdict] | None = None
+        if self.redis is not None:
+            try:
+                verdicts = [await self.redis.peek(rule, key) for rule, key in checks]
+            except Exception:
+                self.degraded = True
+        if verdicts is None:
+            verdicts = [self.local.peek(rule, key) for rule, key in checks]
+        for verdict in verdicts:
+            if not verdict.allowed:
+                raise RateLimited(
+                    _message(verdict.rule),
+                    retry_after=verdict.retry_after,
+                    headers=verdict.headers(),
+                )
     async def reset(self) -> None:
         self.local.clear()
         if self.redis is not None:

@@ -1,10 +1,12 @@
 """ORM tables, one module each; importing this package registers them all on Base.metadata."""
 
 from porch.models.api_key import ApiKey
+from porch.models.audit_event import AuditEvent
 from porch.models.base import Base
 from porch.models.chunk import Chunk
 from porch.models.context_rule import ContextRule
 from porch.models.conversation import Conversation
+from porch.models.invitation import Invitation
 from porch.models.knowledge_version import KnowledgeVersion
 from porch.models.membership import Membership
 from porch.models.message import Message
@@ -18,10 +20,12 @@ from porch.models.workspace import Workspace
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Chunk",
     "ContextRule",
     "Conversation",
+    "Invitation",
     "KnowledgeVersion",
     "Membership",
     "Message",

@@ -1,4 +1,5 @@
-"""An automation key (porch_sk_...): shown once, stored as a hash."""
+"""An automation key (porch_sk_...): shown once, stored as a hash, acting in one workspace
+with one role."""
 
 from __future__ import annotations
 
@@ -21,5 +22,7 @@ class ApiKey(IdMixin, Base):
     name: Mapped[str] = mapped_column(String(120))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     last4: Mapped[str] = mapped_column(String(4))
+    # What the key may do: agent, admin or owner, never above its creator's role.
+    role: Mapped[str] = mapped_column(String(20), default="admin", server_default="admin")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]

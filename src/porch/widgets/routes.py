@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
-from porch.accounts.dependencies import CurrentOwner
+from porch.accounts.dependencies import AdminScope, AgentScope
 from porch.db import after_commit
 from porch.deps import SessionDep, StateDep
 from porch.errors import Forbidden, NotFound
@@ -27,7 +27,7 @@ public_router = APIRouter(prefix="/api/v1", tags=["visitor"])
 
 @router.post("/widgets", status_code=status.HTTP_201_CREATED, response_model=WidgetOut)
 async def create_widget(
-    body: WidgetCreate, owner: CurrentOwner, session: SessionDep, state: StateDep
+    body: WidgetCreate, owner: AdminScope, session: SessionDep, state: StateDep
 ) -> WidgetOut:
     widget = await service.create(session, owner.workspace_id, body)
     after_commit(session, lambda: state.widgets.changed(widget.id))
@@ -35,13 +35,13 @@ async def create_widget(
 
 
 @router.get("/widgets", response_model=WidgetList)
-async def list_widgets(owner: CurrentOwner, session: SessionDep) -> WidgetList:
+async def list_widgets(owner: AgentScope, session: SessionDep) -> WidgetList:
     widgets = await service.list_all(session, owner.workspace_id)
     return WidgetList(widgets=[service.to_out(w) for w in widgets])
 
 
 @router.get("/widgets/{widget_id}", response_model=WidgetOut)
-async def get_widget(widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep) -> WidgetOut:
+async def get_widget(widget_id: uuid.UUID, owner: AgentScope, session: SessionDep) -> WidgetOut:
     return service.to_out(await service.get(session, owner.workspace_id, widget_id))
 
 
@@ -49,7 +49,7 @@ async def get_widget(widget_id: uuid.UUID, owner: CurrentOwner, session: Session
 async def update_widget(
     widget_id: uuid.UUID,
     body: WidgetFields,
-    owner: CurrentOwner,
+    owner: AdminScope,
     session: SessionDep,
     state: StateDep,
 ) -> WidgetOut:
@@ -60,7 +60,7 @@ async def update_widget(
 
 @router.delete("/widgets/{widget_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_widget(
-    widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
 ) -> None:
     await service.delete(session, owner.workspace_id, widget_id)
     after_commit(session, lambda: state.widgets.changed(widget_id))
@@ -68,7 +68,7 @@ async def delete_widget(
 
 @router.get("/widgets/{widget_id}/embed", response_model=EmbedOut)
 async def embed(
-    widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
 ) -> EmbedOut:
     widget = await service.get(session, owner.workspace_id, widget_id)
     base = state.settings.public_url

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porch import audit
 from porch.errors import Conflict, NotFound
 from porch.models import Widget
 from porch.models.base import utcnow
@@ -35,6 +36,7 @@ async def create(session: AsyncSession, workspace_id: uuid.UUID, body: WidgetCre
     _apply(widget, body.model_dump(exclude_unset=True, exclude={"name", "title"}))
     session.add(widget)
     await session.flush()
+    await audit.record(session, workspace_id, "widget.created", widget.id)
     return widget
 
 
@@ -58,6 +60,9 @@ async def update(
 ) -> Widget:
     widget = await get(session, workspace_id, widget_id)
     _apply(widget, body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    await audit.record(session, workspace_id, "widget.updated", widget_id, fields=changes)
+    _apply(widget, changes)
     widget.updated_at = utcnow()
     await session.flush()
     return widget
@@ -67,6 +72,7 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid
     widget = await get(session, workspace_id, widget_id)
     await session.delete(widget)
     await session.flush()
+    await audit.record(session, workspace_id, "widget.deleted", widget_id)
 
 
 async def default_widget_id(session: AsyncSession) -> uuid.UUID | None:
