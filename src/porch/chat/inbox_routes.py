@@ -50,7 +50,7 @@ async def get_conversation(
 
 @router.post("/conversations/{conversation_id}/close", response_model=StatusOut)
 async def close_conversation(
-    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep
 ) -> StatusOut:
     conversation = await inbox.set_status(session, owner.workspace_id, conversation_id, "closed")
     return StatusOut(id=conversation.id, status=conversation.status)
@@ -58,7 +58,7 @@ async def close_conversation(
 
 @router.post("/conversations/{conversation_id}/reopen", response_model=StatusOut)
 async def reopen_conversation(
-    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep
 ) -> StatusOut:
     conversation = await inbox.set_status(session, owner.workspace_id, conversation_id, "open")
     return StatusOut(id=conversation.id, status=conversation.status)
