@@ -19,7 +19,13 @@ from porch.analytics.routes import router as analytics_router
 from porch.audit.routes import router as audit_router
 from porch.chat.compat import LegacyPaths
 from porch.chat.compat import router as compat_router
+from porch.chat.agent_routes import AgentMessages
+from porch.chat.agent_routes import router as agent_router
 from porch.chat.inbox_routes import router as inbox_router
+from porch.realtime.hub import Realtime
+from porch.realtime.routes import router as realtime_router
+from porch.webhooks.dispatch import WebhookDispatcher
+from porch.webhooks.routes import router as webhooks_router
 from porch.chat.routes import router as chat_router
 from porch.dashboard.routes import router as dashboard_router
 from porch.db import create_engine, create_sessionmaker
@@ -68,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     redis = _redis_client(settings.redis_url) if settings.redis_url else None
     pubsub: PubSub = RedisPubSub(redis) if redis is not None else LocalPubSub()
     await pubsub.start()
+    realtime = Realtime(settings, pubsub)
     providers = ProviderRegistry(settings, metrics)
     retriever = build_retriever(settings, engine)
     jobs = build_jobs(Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder))
@@ -85,9 +92,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
         jobs=jobs,
+        realtime=realtime,
     )
     app.state.porch = state
     await jobs.start()
+    # Durable events become webhook deliveries in the process that published them.
+    realtime.broker.listeners.append(WebhookDispatcher(settings, sessionmaker, pubsub, jobs))
+    await realtime.start()
     log.info(
         "started",
         version=__version__,
@@ -103,6 +114,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             # Replies in flight finish and are stored before the process goes.
             log.info("draining", answers=len(state.answers))
             await asyncio.wait(set(state.answers), timeout=settings.shutdown_grace_seconds)
+        # Sockets closed and queued events published (webhooks queued) before jobs stop.
+        await realtime.aclose()
         await jobs.aclose()
         await retriever.aclose()
         await providers.aclose()
@@ -136,6 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge_router,
         chat_router,
         inbox_router,
+        agent_router,
+        realtime_router,
+        webhooks_router,
         analytics_router,
     ):
         app.include_router(router)
@@ -163,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Owner aliases (/api/widgets…) for automation written against the systems porch replaces.
     app.add_middleware(LegacyPaths)
+    # A person's POST /conversations/{id}/messages (no visitor token) is an agent reply.
+    app.add_middleware(AgentMessages)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

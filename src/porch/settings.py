@@ -132,6 +132,18 @@ class Settings(BaseSettings):
     login_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
     # Hours an invitation link stays valid.
     invitation_hours: int = Field(default=72, ge=1, le=24 * 90)
+    # Seconds between the pings a WebSocket gets (a `{"type":"ping"}` frame).
+    ws_ping_seconds: float = Field(default=20.0, gt=0, le=3600)
+    # Pings in a row a WebSocket may leave unanswered before it is closed.
+    ws_missed_pongs: int = Field(default=2, ge=1, le=100)
+    # Frames waiting to be sent to one WebSocket; a client further behind is dropped (4008).
+    ws_queue_size: int = Field(default=256, ge=8, le=100_000)
+    # Attempts to deliver one webhook event before it is marked failed.
+    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    # Seconds before the first retry of a webhook; each further retry waits twice as long.
+    webhook_retry_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Seconds one webhook request may take.
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
     # Seconds that streams in flight get to finish on shutdown.
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Apply migrations when `porch serve` starts (always on for SQLite).

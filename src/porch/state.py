@@ -16,6 +16,7 @@ from porch.settings import Settings
 
 if TYPE_CHECKING:
     from porch.jobs.queue import Jobs
+    from porch.realtime.hub import Realtime
     from porch.knowledge.keyword import KeywordIndex
     from porch.knowledge.retriever import Retriever
     from porch.providers.registry import ProviderRegistry
@@ -40,6 +41,8 @@ class State:
     retriever: Retriever
     # Background ingestion: taskiq in-process, or on Redis with `porch worker` processes.
     jobs: Jobs
+    # Realtime events: the broker, the sockets, heartbeats (see realtime/).
+    realtime: Realtime
     started_at: float = field(default_factory=time.time)
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)

@@ -42,7 +42,14 @@ class Failed:
     message: str
 
 
-Event = Started | Token | SourcesFound | Done | Failed
+@dataclass(frozen=True, slots=True)
+class HandoffOffered:
+    """The assistant offers a person (per the widget's handoff mode); the widget shows a button."""
+
+    text: str
+
+
+Event = Started | Token | SourcesFound | Done | Failed | HandoffOffered
 
 
 def _frame(name: bytes, data: Any) -> bytes:
@@ -71,6 +78,8 @@ def sse(event: Event) -> bytes:
                 "latency_ms": event.latency_ms,
             },
         )
+    if isinstance(event, HandoffOffered):
+        return _frame(b"handoff", {"offered": True, "text": event.text})
     return _frame(b"error", {"code": event.code, "message": event.message})
 
 

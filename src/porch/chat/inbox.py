@@ -30,7 +30,10 @@ from porch.chat.inbox_schemas import (
     RatingSummary,
 )
 from porch.errors import BadRequest, NotFound
-from porch.models import Conversation, Message
+from porch.models import Conversation, Message, User
+from porch.models.base import utcnow
+from porch.realtime import events as ev
+from porch.realtime.hub import Realtime
 from porch.widgets import service as widgets
 
 PAGE_DEFAULT = 25
@@ -100,7 +103,11 @@ def _user(c: Conversation) -> InboxUser | None:
 
 
 def _summary(
-    c: Conversation, preview: str | None, question: str | None, ratings: RatingSummary
+    c: Conversation,
+    preview: str | None,
+    question: str | None,
+    ratings: RatingSummary,
+    names: dict[uuid.UUID, str] | None = None,
 ) -> ConversationSummary:
     return ConversationSummary(
         id=c.id,
@@ -116,6 +123,10 @@ def _summary(
         last_message_preview=_preview(preview),
         last_question=_preview(question),
         rating_summary=ratings,
+        unread_count=c.unread_count,
+        assigned_user_id=c.assigned_user_id,
+        assigned_name=(names or {}).get(c.assigned_user_id) if c.assigned_user_id else None,
+        handoff_requested_at=c.handoff_requested_at,
     )
 
 
@@ -167,8 +178,9 @@ async def list_conversations(
     rows = (await session.execute(stmt)).all()
     page, more = rows[:limit], len(rows) > limit
     ratings = await _ratings(session, [row[0].id for row in page])
+    names = await agent_names(session, {row[0].assigned_user_id for row in page})
     items = [
-        _summary(conv, text, asked_last, ratings.get(conv.id, RatingSummary()))
+        _summary(conv, text, asked_last, ratings.get(conv.id, RatingSummary()), names)
         for conv, text, asked_last in page
     ]
     next_cursor = None
@@ -258,7 +270,8 @@ async def get_conversation(
     )
     last_visible = next((m.content for m in reversed(rows) if m.role in _VISIBLE_ROLES), None)
     last_question = next((m.content for m in reversed(rows) if m.role == "user"), None)
-    summary = _summary(conversation, last_visible, last_question, ratings)
+    names = await agent_names(session, {conversation.assigned_user_id})
+    summary = _summary(conversation, last_visible, last_question, ratings, names)
     totals = ConversationTotals(
         prompt_tokens=sum(m.prompt_tokens for m in rows),
         completion_tokens=sum(m.completion_tokens for m in rows),
@@ -304,13 +317,44 @@ def _source(raw: dict[str, Any]) -> MessageSource:
 
 
 async def set_status(
-    session: AsyncSession, workspace_id: uuid.UUID, conversation_id: uuid.UUID, status: str
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    status: str,
+    realtime: Realtime | None = None,
 ) -> Conversation:
-    """Close or reopen a conversation."""
+    """Close or reopen a conversation; agents and the visitor hear of it once it is committed.
+
+    Reopening hands it back to the assistant (`open`); closing ends any handoff.
+    """
     conversation = await get_owned(session, workspace_id, conversation_id)
+    if conversation.status == status:
+        return conversation
     conversation.status = status
+    conversation.closed_at = utcnow() if status == "closed" else None
     await session.flush()
+    if realtime is not None:
+        await realtime.emit_after_commit(
+            session,
+            workspace_id,
+            conversation.id,
+            ev.CONVERSATION_CLOSED if status == "closed" else ev.CONVERSATION_UPDATED,
+            {"status": status, "widget_id": conversation.widget_id},
+        )
     return conversation
+
+
+async def agent_names(
+    session: AsyncSession, user_ids: set[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    """Display names (or the email's local part) of the given users."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.display_name, User.email).where(User.id.in_(ids))
+    )
+    return {uid: name or email.split("@")[0] for uid, name, email in rows.all()}
 
 
 async def counts_by_widget(

@@ -17,7 +17,7 @@ from porch.chat.inbox_schemas import (
     Rating,
     StatusOut,
 )
-from porch.deps import SessionDep
+from porch.deps import SessionDep, StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
 
@@ -50,15 +50,19 @@ async def get_conversation(
 
 @router.post("/conversations/{conversation_id}/close", response_model=StatusOut)
 async def close_conversation(
-    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
 ) -> StatusOut:
-    conversation = await inbox.set_status(session, owner.workspace_id, conversation_id, "closed")
+    conversation = await inbox.set_status(
+        session, owner.workspace_id, conversation_id, "closed", state.realtime
+    )
     return StatusOut(id=conversation.id, status=conversation.status)
 
 
 @router.post("/conversations/{conversation_id}/reopen", response_model=StatusOut)
 async def reopen_conversation(
-    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
 ) -> StatusOut:
-    conversation = await inbox.set_status(session, owner.workspace_id, conversation_id, "open")
+    conversation = await inbox.set_status(
+        session, owner.workspace_id, conversation_id, "open", state.realtime
+    )
     return StatusOut(id=conversation.id, status=conversation.status)

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ConversationStatus = Literal["open", "waiting_for_agent", "closed"]
+ConversationStatus = Literal["open", "waiting_for_agent", "agent", "closed"]
 Rating = Literal["up", "down"]
 
 
@@ -37,6 +37,10 @@ class ConversationSummary(BaseModel):
     last_message_preview: str | None
     last_question: str | None = Field(description="The visitor's latest message, one line")
     rating_summary: RatingSummary
+    unread_count: int = Field(default=0, description="Visitor messages no agent has read")
+    assigned_user_id: uuid.UUID | None = None
+    assigned_name: str | None = None
+    handoff_requested_at: datetime | None = None
 
 
 class InboxPage(BaseModel):
@@ -91,3 +95,49 @@ class ConversationDetail(ConversationSummary):
 class StatusOut(BaseModel):
     id: uuid.UUID
     status: str
+    assigned_user_id: uuid.UUID | None = None
+    assigned_name: str | None = None
+
+
+class AgentReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(min_length=1, max_length=4000)
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the reply is empty")
+        return value
+
+
+class AgentMessageOut(BaseModel):
+    message: InboxMessage
+    status: str = Field(description="The conversation's status after the reply")
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID | None = Field(
+        default=None, description="A member of the workspace; omit to take it yourself"
+    )
+    unassign: bool = Field(default=False, description="Nobody has it any more")
+
+
+class TypingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool = True
+
+
+class Member(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    name: str
+    role: str
+
+
+class MemberList(BaseModel):
+    members: list[Member]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from porch.chat import prompt
+from porch.chat import live, prompt
 from porch.chat import repository as repo
 from porch.chat.events import Done, Event, Failed, SourcesFound, Started, Token
 from porch.chat.repository import ConversationRef
@@ -109,7 +109,8 @@ async def accept(
             },
             now=utcnow(),
         )
-    quiet = conversation.status in HANDED_OFF
+    # Agents see the question at once; a person's conversation gets no assistant reply.
+    quiet = await live.visitor_message(state, conversation, user_message_id, question)
     return Accepted(conversation, widget, question, user_message_id, None if quiet else uuid7())
 
 
@@ -154,7 +155,9 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
         if accepted.message_id is None:
             queue.put_nowait(Done(None, 0, 0, 0, "handed_off", "", None))
         else:
-            await _answer(state, accepted, accepted.message_id, queue.put_nowait)
+            relay = live.Relay(state, accepted, queue.put_nowait)
+            await _answer(state, accepted, accepted.message_id, relay)
+            await relay.finish()
     except Exception:
         log.exception("answer_failed", conversation_id=str(accepted.conversation.id))
         queue.put_nowait(Failed("internal_error", "Something went wrong; please try again."))

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from porch.chat import pipeline, service
+from porch.chat import live, pipeline, service
 from porch.chat import repository as repo
 from porch.chat.dependencies import CurrentVisitor, VisitorBearer, visitor_for, widget_for_visitor
 from porch.chat.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, sse
@@ -85,6 +85,7 @@ async def start_conversation(
             user_email=user.email if user else None,
             client_ip=ip,
         )
+    await live.conversation_started(state, widget.id, started, body)
     return ConversationCreated(
         conversation_id=started.conversation_id,
         visitor_token=started.visitor_token,
@@ -190,6 +191,7 @@ async def feedback(
         await service.rate(
             conn, visitor.conversation.id, message_id, rating=body.rating, comment=body.comment
         )
+    await live.feedback(state, visitor.conversation, message_id, body.rating, body.comment)
 
 
 async def _conversation_of(state: State, message_id: uuid.UUID) -> uuid.UUID:
@@ -207,7 +209,14 @@ async def _conversation_of(state: State, message_id: uuid.UUID) -> uuid.UUID:
 )
 async def handoff(body: HandoffIn, visitor: CurrentVisitor, state: StateDep) -> HandoffOut:
     async with state.engine.begin() as conn:
-        new_status = await service.request_handoff(
+        requested = await service.request_handoff(
             conn, visitor.conversation, visitor.widget, reason=body.reason
         )
-    return HandoffOut(status=new_status)
+    for event in requested.events:
+        state.realtime.broker.publish(event)
+    return HandoffOut(
+        status=requested.status,
+        message=requested.message,
+        online=requested.online,
+        reply_expected_at=requested.reply_expected_at,
+    )

@@ -95,3 +95,8 @@ class HandoffIn(Strict):
 
 class HandoffOut(BaseModel):
     status: str
+    message: str = Field(default="", description="What to tell the visitor")
+    online: bool = Field(default=True, description="Whether it is within office hours")
+    reply_expected_at: datetime | None = Field(
+        default=None, description="Outside office hours: when the team is back"
+    )

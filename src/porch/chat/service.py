@@ -9,9 +9,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from porch.accounts import tokens
+from porch.chat import handoff
 from porch.chat import repository as repo
 from porch.chat.repository import StoredMessage
-from porch.errors import Conflict, NotFound, Unprocessable
+from porch.errors import NotFound, Unprocessable
 from porch.ids import uuid7
 from porch.models.base import utcnow
 from porch.widgets.cache import WidgetConfig
@@ -126,32 +127,6 @@ async def request_handoff(
     widget: WidgetConfig,
     *,
     reason: str | None,
-) -> str:
-    if not widget.features.handoff:
-        raise Conflict(
-            "This widget does not hand conversations to people.", code="handoff_disabled"
-        )
-    if conversation.status == "closed":
-        raise Conflict("This conversation is closed.", code="conversation_closed")
-    if conversation.status != "waiting_for_agent":
-        await conn.execute(
-            update(repo.conversations)
-            .where(repo.conversations.c.id == conversation.id)
-            .values(status="waiting_for_agent")
-        )
-        note = "The visitor asked for a person." + (f" Reason: {reason}" if reason else "")
-        await repo.insert_message(
-            conn,
-            {
-                "id": uuid7(),
-                "conversation_id": conversation.id,
-                "workspace_id": conversation.workspace_id,
-                "widget_id": widget.id,
-                "role": "system",
-                "content": note,
-                "status": "complete",
-                "sources": [],
-            },
-            now=utcnow(),
-        )
-    return "waiting_for_agent"
+) -> handoff.Requested:
+    """Ask for a person (chat/handoff.py); the caller publishes the events once committed."""
+    return await handoff.request(conn, conversation, widget, reason=reason)

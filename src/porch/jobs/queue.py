@@ -24,6 +24,7 @@ from porch.knowledge.store import table_of
 from porch.knowledge.syncs import run_sync
 from porch.models import Source
 from porch.models.base import utcnow
+from porch.webhooks import delivery as webhook_delivery
 
 log = structlog.get_logger("porch.jobs")
 SYNC_TASK = "porch.sync_source"
@@ -100,6 +101,8 @@ def register_tasks(broker: AsyncBroker, rt: Runtime, concurrency: int) -> None:
 
     broker.register_task(sync_source, task_name=SYNC_TASK)
     broker.register_task(embed_widget, task_name=EMBED_TASK)
+    # Webhook deliveries share the queue, and `porch worker`, with ingestion.
+    webhook_delivery.register(broker, rt.settings, rt.sessionmaker)
 
 
 class Jobs:

@@ -6,6 +6,7 @@ from porch.models.base import Base
 from porch.models.chunk import Chunk
 from porch.models.context_rule import ContextRule
 from porch.models.conversation import Conversation
+from porch.models.conversation_event import ConversationEvent
 from porch.models.invitation import Invitation
 from porch.models.knowledge_version import KnowledgeVersion
 from porch.models.membership import Membership
@@ -15,6 +16,8 @@ from porch.models.page import Page
 from porch.models.source import Source
 from porch.models.source_file import SourceFile
 from porch.models.user import User
+from porch.models.webhook import Webhook
+from porch.models.webhook_delivery import WebhookDelivery
 from porch.models.widget import Widget
 from porch.models.workspace import Workspace
 
@@ -25,6 +28,7 @@ __all__ = [
     "Chunk",
     "ContextRule",
     "Conversation",
+    "ConversationEvent",
     "Invitation",
     "KnowledgeVersion",
     "Membership",
@@ -34,6 +38,8 @@ __all__ = [
     "Source",
     "SourceFile",
     "User",
+    "Webhook",
+    "WebhookDelivery",
     "Widget",
     "Workspace",
 ]

@@ -32,3 +32,13 @@ class Conversation(IdMixin, Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Handoff: who has it, and since when a person was last active on it (the timeout's start).
+    assigned_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    handoff_requested_at: Mapped[datetime | None] = mapped_column()
+    agent_active_at: Mapped[datetime | None] = mapped_column()
+    first_agent_reply_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    # Visitor messages no agent has read yet (the messages trigger counts them).
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)

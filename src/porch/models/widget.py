@@ -35,3 +35,5 @@ class Widget(IdMixin, TimestampMixin, Base):
     history_limit: Mapped[int] = mapped_column(Integer, default=12)
     fallback_message: Mapped[str] = mapped_column(Text, default="")
     limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Human handoff: mode, timeout, office hours, offline message (widgets.schemas.Handoff).
+    handoff: Mapped[dict[str, Any]] = mapped_column(default=dict)

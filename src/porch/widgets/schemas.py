@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 ProviderName = Literal["extractive", "openai", "anthropic"]
@@ -60,6 +60,57 @@ class Limits(Strict):
     conversations_per_ip_per_hour: int | None = Field(default=None, ge=1, le=100_000)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
+
+
+class OfficeHours(Strict):
+    """When people answer: the days and the hours (start to end) in one time zone."""
+
+    timezone: str = Field(default="UTC", max_length=64, description="IANA name, e.g. Europe/Berlin")
+    days: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1, max_length=7
+    )
+    start: str = Field(default="09:00", description="HH:MM, 24-hour clock")
+    end: str = Field(default="17:00", description="HH:MM, after start")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("use an IANA time zone like Europe/Berlin") from None
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not _CLOCK.match(value):
+            raise ValueError("use HH:MM on a 24-hour clock, like 09:00")
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: str, info: ValidationInfo) -> str:
+        if value <= str(info.data.get("start", "")):
+            raise ValueError("end must be after start")
+        return value
+
+
+class Handoff(Strict):
+    """Human handoff: when the assistant offers a person, how long it waits for one."""
+
+    # never: no handoff; on_request: the visitor asks (button or in words);
+    # when_unanswered_twice: also offered after two answers in a row the assistant lacked.
+    mode: Literal["never", "on_request", "when_unanswered_twice"] = "on_request"
+    timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    office_hours: OfficeHours | None = None
+    offline_message: str = Field(default="", max_length=1000)
+
+
 def _origin(value: str) -> str:
     if value == "*":
         return value
@@ -97,6 +148,7 @@ class WidgetFields(Strict):
     history_limit: int | None = Field(default=None, ge=0, le=100)
     fallback_message: str | None = Field(default=None, max_length=2000)
     limits: Limits | None = None
+    handoff: Handoff | None = None
 
     @field_validator("allowed_origins")
     @classmethod
@@ -140,6 +192,7 @@ class WidgetOut(BaseModel):
     history_limit: int
     fallback_message: str
     limits: Limits
+    handoff: Handoff = Field(default_factory=Handoff)
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(default_factory=list)

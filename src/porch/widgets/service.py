@@ -12,7 +12,15 @@ from porch import audit
 from porch.errors import Conflict, NotFound
 from porch.models import Widget
 from porch.models.base import utcnow
-from porch.widgets.schemas import Features, Limits, Theme, WidgetCreate, WidgetFields, WidgetOut
+from porch.widgets.schemas import (
+    Features,
+    Handoff,
+    Limits,
+    Theme,
+    WidgetCreate,
+    WidgetFields,
+    WidgetOut,
+)
 
 MAX_WIDGETS_PER_WORKSPACE = 100
 
@@ -117,6 +125,7 @@ def to_out(widget: Widget) -> WidgetOut:
         history_limit=widget.history_limit,
         fallback_message=widget.fallback_message,
         limits=Limits.model_validate(widget.limits or {}),
+        handoff=Handoff.model_validate(widget.handoff or {}),
         created_at=widget.created_at,
         updated_at=widget.updated_at,
         warnings=warnings,

@@ -1,0 +1,1 @@
+"""Realtime: durable events with resumable ids, the broker, WebSockets for visitors and agents."""

@@ -1,0 +1,245 @@
+"""WebSockets: a conversation's (visitor or agent) and the workspace inbox's (agents).
+
+Frames are JSON text. The server sends `ready` first (with the newest event id), then any
+stored events after `?last_event_id=`, then live ones; a `ping` every PORCH_WS_PING_SECONDS
+that any frame answers. Clients send `{"type":"typing","on":true}` and `{"type":"pong"}`;
+agents on the inbox socket add `"conversation_id"` to typing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, WebSocket
+from starlette.websockets import WebSocketState
+
+from porch.chat import repository as repo
+from porch.realtime import auth
+from porch.realtime import events as ev
+from porch.realtime.connection import Connection
+from porch.state import State
+
+router = APIRouter(prefix="/api/v1", tags=["realtime"])
+AUTH_WAIT_SECONDS = 10.0
+TYPING_EVERY = 1.0
+CLOSE_POLICY = 1008
+CLOSE_UNAUTHORIZED = 4401
+
+LastEventId = Annotated[
+    int | None, Query(ge=0, description="Resume: send stored events after this id first")
+]
+
+
+@router.websocket("/conversations/{conversation_id}/ws")
+async def conversation_socket(
+    websocket: WebSocket,
+    conversation_id: uuid.UUID,
+    token: Annotated[str | None, Query(max_length=200)] = None,
+    last_event_id: LastEventId = None,
+) -> None:
+    """A visitor (visitor token) or an agent (session cookie, API key) on one conversation."""
+    state: State = websocket.app.state.porch
+    try:
+        agent = None if token else await auth.agent(state, websocket)
+    except auth.Refused as exc:
+        await websocket.close(CLOSE_POLICY, str(exc))
+        return
+    if agent is not None:
+        async with state.autocommit.connect() as db:
+            ref = await repo.conversation(db, conversation_id)
+        if ref is None or ref.workspace_id != agent.owner.workspace_id:
+            await websocket.close(CLOSE_POLICY, "no such conversation")
+            return
+        cid = ref.id
+        conn = Connection(websocket, "agent", queue_size=state.settings.ws_queue_size)
+        conn.allowed.add(cid)
+        await _serve(
+            state,
+            conn,
+            lambda: state.realtime.broker.join_conversation(cid, conn),
+            {"conversation_id": cid},
+            last_event_id,
+            _agent_frames(state, agent, ref.workspace_id, default=cid),
+        )
+        return
+    if token is None:
+        # No credentials in the URL: the first frame must bring the visitor token.
+        await websocket.accept()
+        token = await _first_frame_token(websocket)
+        if token is None:
+            await websocket.close(CLOSE_UNAUTHORIZED, "send {type: auth, token} first")
+            return
+    try:
+        ref = await auth.visitor(state, websocket, conversation_id, token)
+    except auth.Refused as exc:
+        # Refused at the handshake (before accept) the browser sees a failed connect, and
+        # backs off, instead of an open-then-closed socket it would retry at once.
+        await websocket.close(
+            CLOSE_POLICY
+            if websocket.application_state == WebSocketState.CONNECTING
+            else CLOSE_UNAUTHORIZED,
+            str(exc),
+        )
+        return
+    conn = Connection(websocket, "visitor", queue_size=state.settings.ws_queue_size)
+    await _serve(
+        state,
+        conn,
+        lambda: state.realtime.broker.join_conversation(ref.id, conn),
+        {"conversation_id": ref.id},
+        last_event_id,
+        _visitor_frames(state, ref.workspace_id, ref.id),
+    )
+
+
+@router.websocket("/inbox/ws")
+async def inbox_socket(websocket: WebSocket, last_event_id: LastEventId = None) -> None:
+    """Every event of the agent's workspace: new conversations, messages, tokens, typing."""
+    state: State = websocket.app.state.porch
+    try:
+        agent = await auth.agent(state, websocket)
+    except auth.Refused as exc:
+        await websocket.close(CLOSE_POLICY, str(exc))
+        return
+    if agent is None:
+        await websocket.close(CLOSE_POLICY, "sign in first")
+        return
+    workspace_id = agent.owner.workspace_id
+    conn = Connection(websocket, "agent", queue_size=state.settings.ws_queue_size)
+    await _serve(
+        state,
+        conn,
+        lambda: state.realtime.broker.join_workspace(workspace_id, conn),
+        {"workspace_id": workspace_id},
+        last_event_id,
+        _agent_frames(state, agent, workspace_id, default=None),
+    )
+
+
+async def _first_frame_token(websocket: WebSocket) -> str | None:
+    try:
+        async with asyncio.timeout(AUTH_WAIT_SECONDS):
+            frame = await websocket.receive_json()
+    except Exception:
+        return None
+    if isinstance(frame, dict) and frame.get("type") == "auth":
+        value = frame.get("token")
+        return value if isinstance(value, str) and len(value) <= 200 else None
+    return None
+
+
+FrameHandler = Callable[[Connection, dict[str, Any]], Awaitable[None]]
+
+
+async def _serve(
+    state: State,
+    conn: Connection,
+    join: Callable[[], None],
+    scope: dict[str, uuid.UUID],
+    last_event_id: int | None,
+    on_frame: FrameHandler,
+) -> None:
+    """Subscribe, replay what was missed, then stream live events until either side leaves."""
+    if conn.ws.application_state == WebSocketState.CONNECTING:
+        await conn.ws.accept()
+    broker, heartbeat = state.realtime.broker, state.realtime.heartbeat
+    # Subscribed before reading the database: nothing published in between is missed;
+    # what arrives meanwhile is held and sent after the stored events, without duplicates.
+    conn.hold()
+    join()
+    heartbeat.add(conn)
+    try:
+        async with state.autocommit.connect() as db:
+            cid, wid = scope.get("conversation_id"), scope.get("workspace_id")
+            stored = (
+                await ev.since(db, last_event_id, conversation_id=cid, workspace_id=wid)
+                if last_event_id is not None
+                else []
+            )
+            latest = await ev.latest_id(db, conversation_id=cid, workspace_id=wid)
+        conn.send_json(
+            {
+                "type": "ready",
+                "last_event_id": latest,
+                "resumed": last_event_id is not None,
+                # Too far behind to replay: the client reloads what it shows instead.
+                "reset": len(stored) >= ev.REPLAY_MAX,
+                "ping_seconds": state.settings.ws_ping_seconds,
+            }
+        )
+        conn.resume(stored, last_event_id or 0)
+        await conn.run(on_frame)
+    finally:
+        broker.leave(conn)
+        heartbeat.discard(conn)
+
+
+def _pong(conn: Connection, frame: dict[str, Any]) -> bool:
+    if frame.get("type") == "ping":
+        conn.send_json({"type": "pong"})
+        return True
+    return frame.get("type") == "pong"
+
+
+def _typing_allowed(conn: Connection) -> bool:
+    now = time.monotonic()
+    if now - conn.last_typing < TYPING_EVERY:
+        return False
+    conn.last_typing = now
+    return True
+
+
+def _visitor_frames(
+    state: State, workspace_id: uuid.UUID, conversation_id: uuid.UUID
+) -> FrameHandler:
+    async def on_frame(conn: Connection, frame: dict[str, Any]) -> None:
+        if _pong(conn, frame):
+            return
+        if frame.get("type") == "typing" and _typing_allowed(conn):
+            state.realtime.signal(
+                workspace_id,
+                conversation_id,
+                ev.TYPING,
+                {"who": "visitor", "on": frame.get("on", True) is not False},
+            )
+
+    return on_frame
+
+
+def _agent_frames(
+    state: State, agent: auth.Agent, workspace_id: uuid.UUID, *, default: uuid.UUID | None
+) -> FrameHandler:
+    async def on_frame(conn: Connection, frame: dict[str, Any]) -> None:
+        if _pong(conn, frame) or frame.get("type") != "typing":
+            return
+        try:
+            cid = (
+                uuid.UUID(str(frame["conversation_id"]))
+                if frame.get("conversation_id")
+                else default
+            )
+        except ValueError:
+            return
+        if cid is None:
+            return
+        if cid not in conn.allowed:
+            async with state.autocommit.connect() as db:
+                ref = await repo.conversation(db, cid)
+            if ref is None or ref.workspace_id != workspace_id:
+                return
+            conn.allowed.add(cid)
+        on = frame.get("on", True) is not False
+        if on and not _typing_allowed(conn):
+            return
+        state.realtime.signal(
+            workspace_id,
+            cid,
+            ev.TYPING,
+            {"who": "agent", "on": on, "name": agent.name, "user_id": agent.owner.user_id},
+        )
+
+    return on_frame

@@ -1,0 +1,1 @@
+"""Webhooks: per-workspace subscriptions, signed deliveries through the job queue, a log."""

@@ -1,0 +1,265 @@
+"""WebSockets in process: visitor and agent sockets, handoff, resume, auth, on both backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from httpx_ws import WebSocketDisconnect, aconnect_ws
+
+from tests.conftest import (
+    BOTH,
+    OwnerClient,
+    VisitorSession,
+    make_widget,
+    parse_sse,
+    signup,
+    start_conversation,
+)
+from tests.realtime.kit import (
+    frame,
+    inbox_socket,
+    of_type,
+    refused,
+    until,
+    visitor_socket,
+    ws_client,
+)
+
+pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
+
+
+async def _handoff_widget(owner: OwnerClient, **handoff: Any) -> dict[str, Any]:
+    w = await make_widget(
+        owner,
+        features={"handoff": True},
+        handoff={"mode": "on_request", **handoff},
+    )
+    resp = await owner.post(
+        f"/api/v1/widgets/{w['id']}/sources",
+        json={
+            "type": "text",
+            "title": "Help",
+            "text": "To reset your password, click Forgot password.",
+        },
+    )
+    assert resp.status_code == 202
+    return w
+
+
+async def _ask(client: httpx.AsyncClient, v: VisitorSession, text: str) -> list[tuple[str, Any]]:
+    resp = await client.post(
+        f"/api/v1/conversations/{v.conversation_id}/messages",
+        json={"content": text},
+        headers={**v.auth, "Accept": "text/event-stream"},
+    )
+    assert resp.status_code == 200, resp.text
+    return parse_sse(resp.text)
+
+
+async def test_agent_sees_the_visitor_and_the_streamed_answer_then_replies(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await _handoff_widget(owner)
+    async with inbox_socket(app, owner) as agent:
+        ready = await frame(agent)
+        assert ready["type"] == "ready"
+        v = await start_conversation(client, w["id"], page_url="https://shop.example/help")
+        created = await until(agent, of_type("conversation.created"))
+        assert created["conversation_id"] == v.conversation_id
+        assert created["conversation"]["page_url"] == "https://shop.example/help"
+
+        async with visitor_socket(app, v.conversation_id, v.token) as visitor:
+            assert (await frame(visitor))["type"] == "ready"
+            events = await _ask(client, v, "How do I reset my password?")
+            streamed = "".join(d["delta"] for name, d in events if name == "token")
+            seen: list[dict[str, Any]] = []
+            question = await until(
+                agent,
+                lambda f: f["type"] == "message.created" and f["message"]["role"] == "user",
+                seen,
+            )
+            assert question["message"]["content"] == "How do I reset my password?"
+            answer = await until(
+                agent,
+                lambda f: f["type"] == "message.created" and f["message"]["role"] == "assistant",
+                seen,
+            )
+            # The agent saw the same tokens the visitor did, before the stored reply.
+            deltas = "".join(f["delta"] for f in seen if f["type"] == "message.delta")
+            assert deltas == streamed == answer["message"]["content"]
+            assert any(f["type"] == "message.started" for f in seen)
+
+            reply = await owner.post(
+                f"/api/v1/conversations/{v.conversation_id}/messages",
+                json={"content": "Hi, this is Dana from support."},
+            )
+            assert reply.status_code == 201, reply.text
+            assert reply.json()["message"]["role"] == "agent"
+            assert reply.json()["status"] == "agent"
+            got = await until(visitor, of_type("agent.message"))
+            assert got["message"]["content"] == "Hi, this is Dana from support."
+            assert got["message"]["role"] == "agent"
+            assert got["message"]["author_name"] == owner.email.split("@")[0]
+            assert isinstance(got["id"], int)
+
+    history = await client.get(
+        f"/api/v1/conversations/{v.conversation_id}/messages", headers=v.auth
+    )
+    roles = [m["role"] for m in history.json()["messages"]]
+    assert roles[-1] == "agent"
+
+
+async def test_handoff_silences_the_assistant_until_released(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    async with visitor_socket(app, v.conversation_id, v.token) as visitor:
+        await frame(visitor)
+        resp = await client.post(
+            f"/api/v1/conversations/{v.conversation_id}/handoff",
+            json={"reason": "billing"},
+            headers=v.auth,
+        )
+        assert resp.status_code == 202, resp.text
+        body = resp.json()
+        assert body["status"] == "waiting_for_agent" and body["online"] is True
+        status = await until(visitor, of_type("status"))
+        assert status["status"] == "waiting_for_agent"
+
+        events = await _ask(client, v, "How do I reset my password?")
+        done = dict(events)["done"]
+        assert done["message_id"] is None and done["status"] == "handed_off"
+        assert not [e for e in events if e[0] == "token"]
+
+        detail = await owner.get(f"/api/v1/conversations/{v.conversation_id}")
+        assert detail.json()["status"] == "waiting_for_agent"
+        assert detail.json()["unread_count"] == 1
+
+        taken = await owner.post(f"/api/v1/conversations/{v.conversation_id}/assign", json={})
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["status"] == "agent"
+        assert (await until(visitor, of_type("status")))["status"] == "agent"
+
+        read = await owner.post(f"/api/v1/conversations/{v.conversation_id}/read")
+        assert read.status_code == 200
+        detail = await owner.get(f"/api/v1/conversations/{v.conversation_id}")
+        assert detail.json()["unread_count"] == 0
+        assert detail.json()["assigned_user_id"] is not None
+
+        released = await owner.post(f"/api/v1/conversations/{v.conversation_id}/release")
+        assert released.json()["status"] == "open"
+        events = await _ask(client, v, "How do I reset my password?")
+        assert dict(events)["done"]["message_id"] is not None
+        assert "Forgot password" in "".join(d["delta"] for n, d in events if n == "token")
+
+
+async def test_reconnect_resumes_from_the_last_event_id(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    async with visitor_socket(app, v.conversation_id, v.token) as visitor:
+        await frame(visitor)
+        await owner.post(
+            f"/api/v1/conversations/{v.conversation_id}/reply", json={"content": "one"}
+        )
+        first = await until(visitor, of_type("agent.message"))
+    last = first["id"]
+    # While the visitor is away: two more replies and a close.
+    for text in ("two", "three"):
+        r = await owner.post(
+            f"/api/v1/conversations/{v.conversation_id}/reply", json={"content": text}
+        )
+        assert r.status_code == 201
+    async with visitor_socket(app, v.conversation_id, v.token, last_event_id=last) as visitor:
+        ready = await frame(visitor)
+        assert ready["type"] == "ready" and ready["resumed"] is True
+        second = await until(visitor, of_type("agent.message"))
+        third = await until(visitor, of_type("agent.message"))
+        assert [second["message"]["content"], third["message"]["content"]] == ["two", "three"]
+        assert last < second["id"] < third["id"]
+        # Live again after the replay, and nothing sent twice.
+        await owner.post(
+            f"/api/v1/conversations/{v.conversation_id}/reply", json={"content": "four"}
+        )
+        fourth = await until(visitor, of_type("agent.message"))
+        assert fourth["message"]["content"] == "four"
+
+
+async def test_typing_goes_both_ways(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    async with (
+        inbox_socket(app, owner) as agent,
+        visitor_socket(app, v.conversation_id, v.token) as visitor,
+    ):
+        await frame(agent)
+        await frame(visitor)
+        await visitor.send_json({"type": "typing", "on": True})
+        typing = await until(agent, of_type("typing"))
+        assert typing["who"] == "visitor" and typing["conversation_id"] == v.conversation_id
+        await agent.send_json({"type": "typing", "conversation_id": v.conversation_id, "on": True})
+        shown = await until(visitor, of_type("agent.typing"))
+        assert shown["name"] == owner.email.split("@")[0]
+
+
+async def test_visitor_token_in_the_first_frame(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    url = f"http://porch.test/api/v1/conversations/{v.conversation_id}/ws"
+    async with ws_client(app) as c, aconnect_ws(url, c) as ws:
+        await ws.send_json({"type": "auth", "token": v.token})
+        assert (await frame(ws))["type"] == "ready"
+    async with ws_client(app) as c, aconnect_ws(url, c) as ws:
+        await ws.send_json({"type": "auth", "token": "pv_wrong"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await frame(ws)
+        assert closed.value.code == 4401
+
+
+@pytest.mark.settings(allow_signup=True)
+async def test_sockets_refuse_wrong_tokens_and_foreign_origins(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    assert await refused(visitor_socket(app, v.conversation_id, "pv_not-the-token")) in (1008, None)
+    # A cookie rides along with any site's request: another origin may not open an agent socket.
+    foreign = inbox_socket(app, owner, headers={"Origin": "https://evil.example"})
+    assert await refused(foreign) in (1008, None)
+    async with inbox_socket(app, owner, headers={"Origin": "http://porch.test"}) as ok:
+        assert (await frame(ok))["type"] == "ready"
+    # Without credentials the inbox socket is closed at the handshake.
+    async with ws_client(app) as c:
+        assert await refused(aconnect_ws("http://porch.test/api/v1/inbox/ws", c)) in (1008, None)
+    # An agent of another workspace cannot watch this conversation.
+    stranger = await signup(app)
+    try:
+        path = f"/api/v1/conversations/{v.conversation_id}/ws"
+        assert await refused(inbox_socket(app, stranger, path=path)) in (1008, None)
+    finally:
+        await stranger.http.aclose()
+
+
+async def test_agent_reply_needs_an_owner(client: httpx.AsyncClient, owner: OwnerClient) -> None:
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    anon = await client.post(
+        f"/api/v1/conversations/{v.conversation_id}/reply", json={"content": "x"}
+    )
+    assert anon.status_code == 401
+    blank = await owner.post(
+        f"/api/v1/conversations/{v.conversation_id}/reply", json={"content": "  "}
+    )
+    assert blank.status_code == 400
+    # The visitor's own POST /messages is still the visitor's.
+    events = await _ask(client, v, "How do I reset my password?")
+    assert dict(events)["done"]["message_id"] is not None
