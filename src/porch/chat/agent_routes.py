@@ -13,7 +13,7 @@ from fastapi import APIRouter, Response, status
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porch.accounts import tokens
-from porch.accounts.dependencies import CurrentOwner
+from porch.accounts.dependencies import AgentScope
 from porch.chat import agent
 from porch.chat.inbox import agent_names, get_owned
 from porch.chat.inbox_schemas import (
@@ -38,7 +38,7 @@ router = APIRouter(prefix="/api/v1", tags=["inbox"])
 async def reply(
     conversation_id: uuid.UUID,
     body: AgentReplyIn,
-    owner: CurrentOwner,
+    owner: AgentScope,
     session: SessionDep,
     state: StateDep,
 ) -> AgentMessageOut:
@@ -58,7 +58,7 @@ async def reply(
 async def assign(
     conversation_id: uuid.UUID,
     body: AssignIn,
-    owner: CurrentOwner,
+    owner: AgentScope,
     session: SessionDep,
     state: StateDep,
 ) -> StatusOut:
@@ -77,7 +77,7 @@ async def assign(
 
 @router.post("/conversations/{conversation_id}/release", response_model=StatusOut)
 async def release(
-    conversation_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
 ) -> StatusOut:
     """Hand the conversation back to the assistant."""
     conversation = await agent.release(session, state.realtime, owner.workspace_id, conversation_id)
@@ -90,7 +90,7 @@ async def release(
 
 @router.post("/conversations/{conversation_id}/read", response_model=StatusOut)
 async def mark_read(
-    conversation_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
 ) -> StatusOut:
     """Everything the visitor wrote so far has been read: the unread count goes to 0."""
     conversation = await agent.mark_read(
@@ -107,7 +107,7 @@ async def mark_read(
 async def typing(
     conversation_id: uuid.UUID,
     body: TypingIn,
-    owner: CurrentOwner,
+    owner: AgentScope,
     session: SessionDep,
     state: StateDep,
 ) -> Response:
@@ -124,7 +124,7 @@ async def typing(
 
 
 @router.get("/inbox/members", response_model=MemberList)
-async def members(owner: CurrentOwner, session: SessionDep) -> MemberList:
+async def members(owner: AgentScope, session: SessionDep) -> MemberList:
     """The workspace's people, to assign conversations to."""
     return MemberList(members=await agent.members(session, owner.workspace_id))
 

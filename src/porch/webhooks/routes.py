@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from porch.accounts.dependencies import CurrentOwner
+from porch.accounts.dependencies import AdminScope
 from porch.deps import SessionDep, StateDep
 from porch.webhooks import service
 from porch.webhooks.schemas import (
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)
 async def create_webhook(
-    body: WebhookIn, owner: CurrentOwner, session: SessionDep, state: StateDep
+    body: WebhookIn, owner: AdminScope, session: SessionDep, state: StateDep
 ) -> WebhookCreated:
     """Subscribe a URL to events. The reply holds the signing secret, shown this once."""
     hook, secret = await service.create(
@@ -33,15 +33,15 @@ async def create_webhook(
 
 
 @router.get("/webhooks", response_model=WebhookList)
-async def list_webhooks(owner: CurrentOwner, session: SessionDep) -> WebhookList:
+async def list_webhooks(owner: AdminScope, session: SessionDep) -> WebhookList:
     hooks = await service.list_all(session, owner.workspace_id)
     return WebhookList(webhooks=[service.to_out(h) for h in hooks])
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut)
 async def get_webhook(
-    webhook_id: uuid.UUID, owner: CurrentOwner, session: SessionDep
 ) -> WebhookOut:
+async def get_webhook(webhook_id: uuid.UUID, owner: AdminScope, session: SessionDep) -> WebhookOut:
     return service.to_out(await service.get(session, owner.workspace_id, webhook_id))
 
 
@@ -49,7 +49,7 @@ async def get_webhook(
 async def update_webhook(
     webhook_id: uuid.UUID,
     body: WebhookPatch,
-    owner: CurrentOwner,
+    owner: AdminScope,
     session: SessionDep,
     state: StateDep,
 ) -> WebhookOut:
@@ -61,7 +61,7 @@ async def update_webhook(
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_webhook(
-    webhook_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+    webhook_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
 ) -> Response:
     await service.delete(session, state.pubsub, owner.workspace_id, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -69,7 +69,7 @@ async def delete_webhook(
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryList)
 async def list_deliveries(
-    webhook_id: uuid.UUID, owner: CurrentOwner, session: SessionDep
+    webhook_id: uuid.UUID, owner: AdminScope, session: SessionDep
 ) -> DeliveryList:
     """The newest 100 deliveries: event, status, attempts, the receiver's last answer."""
     return DeliveryList(
