@@ -39,8 +39,6 @@ async def list_webhooks(owner: AdminScope, session: SessionDep) -> WebhookList:
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut)
-async def get_webhook(
-) -> WebhookOut:
 async def get_webhook(webhook_id: uuid.UUID, owner: AdminScope, session: SessionDep) -> WebhookOut:
     return service.to_out(await service.get(session, owner.workspace_id, webhook_id))
 
