@@ -138,7 +138,7 @@ async def ingest(app: Any, base: str, max_pages: int) -> tuple[str, dict[str, fl
     }
 
 
-async def quality(app: Any, widget_id: str) -> dict[str, dict[str, float]]:
+async def quality(app: Any, widget_id: str, misses: bool = False) -> dict[str, dict[str, float]]:
     state = app.state.porch
     retriever: Retriever = state.retriever
     wid = uuid.UUID(widget_id)
@@ -163,6 +163,12 @@ async def quality(app: Any, widget_id: str) -> dict[str, dict[str, float]]:
                 ranks.append(rank)
                 if i >= 40:
                     ident_ranks.append(rank)
+            if misses and mode == "hybrid" and weight == chosen[1]:
+                for (question, pages), rank in zip(QUESTIONS, ranks, strict=True):
+                    if rank is None or rank >= 5:
+                        hits = await retriever.search(conn, wid, question, 5, threshold=False)
+                        print(f"  miss (rank {rank}): {question}  want {pages}")
+                        print(f"    got {[page_of(h.url) for h in hits]}")
             out[label] = {
                 **metrics(ranks),
                 "ident_hit@1": metrics(ident_ranks)["hit@1"],
@@ -367,7 +373,7 @@ async def run(args: argparse.Namespace) -> None:
                 report_ingest(ingested)
 
             if not args.skip_quality:
-                report_quality(await quality(app, widget_id))
+                report_quality(await quality(app, widget_id, args.misses))
                 print("\nrelevance threshold (hybrid, cosine of the best passage)")
                 for t, kept, refused in await threshold(app, widget_id):
                     print(
@@ -400,6 +406,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     parser.add_argument("--data-dir", default=None, help="keep (and reuse) the crawl here")
+    parser.add_argument("--misses", action="store_true", help="print the chosen mode's misses")
     parser.add_argument("--skip-quality", action="store_true", help="latency only")
     asyncio.run(run(parser.parse_args()))
 

@@ -108,7 +108,12 @@ QUESTIONS: list[tuple[str, list[str]]] = [
     ("how do I make a sequence of numbers or dates without a table?", ["functions-srf.html"]),
     # Exact identifiers and error codes, as pasted from a log or a config file
     ("what does error 42P01 mean?", ["errcodes-appendix.html"]),
-    ("I get SQLSTATE 23505 when inserting", ["errcodes-appendix.html"]),
+    (
+        # Each of these says what 23505 is: a unique-key violation (the appendix's table,
+        # "unique-key failures, which have SQLSTATE code 23505", "Duplicate key error").
+        "I get SQLSTATE 23505 when inserting",
+        ["errcodes-appendix.html", "mvcc-serialization-failure-handling.html", "ecpg-errors.html"],
+    ),
     (
         "error 53300 too_many_connections",
         ["errcodes-appendix.html", "runtime-config-connection.html"],
