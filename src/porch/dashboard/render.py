@@ -111,4 +111,18 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         return asset_url(name, root)
 
     html = _env.get_template(template).render(asset=asset, root=root, app=root + PREFIX, **context)
-    return HTMLResponse(html, status_code=status_code, headers=HEADERS)
+    return HTMLResponse(html, status_code=status_code, headers=page_headers(request))
+
+
+def page_headers(request: Request) -> dict[str, str]:
+    """HEADERS, with this host's ws:// and wss:// in connect-src for the live inbox socket.
+
+    CSP3 lets 'self' match same-origin WebSockets, but not every browser in use does yet.
+    """
+    host = request.headers.get("host", "")
+    if not host or any(c in host for c in " ;,'\"\n"):
+        return HEADERS
+    csp = HEADERS["Content-Security-Policy"].replace(
+        "connect-src 'self'", f"connect-src 'self' ws://{host} wss://{host}"
+    )
+    return {**HEADERS, "Content-Security-Policy": csp}

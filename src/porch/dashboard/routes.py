@@ -28,7 +28,12 @@ from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=DashboardRoute)
 
-STATUSES = {"open": "Open", "waiting_for_agent": "Waiting for a person", "closed": "Closed"}
+STATUSES = {
+    "open": "Open",
+    "waiting_for_agent": "Waiting for a person",
+    "agent": "With a person",
+    "closed": "Closed",
+}
 RATINGS = {"up": "Rated up", "down": "Rated down"}
 
 

@@ -1,7 +1,7 @@
 """What each audience sees of an event: visitors only what a person or the status says to them.
 
 A visitor's socket gets agent messages (as `agent.message`, the shape chat.js reads),
-system notices, status changes and agent typing; never other visitors' or the owner's view.
+status changes and agent typing; never other visitors' or the owner's view.
 Agents get every event of their workspace as it is.
 """
 
@@ -23,8 +23,8 @@ def visitor_frame(env: Envelope) -> dict[str, Any] | None:
         role = message.get("role")
         if role == "agent":
             return {"type": "agent.message", "id": env.id, "message": message}
-        if role == "system":
-            return {"type": "system.message", "id": env.id, "message": message}
+        # The visitor's own messages and the assistant's reach them on their SSE stream;
+        # system notes are the inbox's (the widget shows the handoff reply itself).
         return None
     if env.type in _STATUS_EVENTS:
         return {

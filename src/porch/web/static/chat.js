@@ -375,6 +375,8 @@
         } else if (!data.message_id) {
           message({ role: 'system', content: t('waiting') });
         }
+      } else if (ev === 'handoff' && data.offered && features.handoff) {
+        offerPerson(data.text);
       } else if (ev === 'error') {
         throw { kind: 'stream', message: data.message, code: data.code };
       }
@@ -456,11 +458,23 @@
 
   // ---- live agent messages (WebSocket) ----------------------------------------------------
   var wsTries = 0;
+  var lastEventId = null;
+  var typingSent = 0;
+  // The team sees the visitor typing (at most one signal every two seconds).
+  input.addEventListener('input', function () {
+    var now = Date.now();
+    if (socket && socket.readyState === 1 && now - typingSent > 2000) {
+      typingSent = now;
+      socket.send('{"type":"typing","on":true}');
+    }
+  });
   function connect() {
     if (!conv || socket || !w.WebSocket || wsTries > 5) return;
     var url = new URL('conversations/' + conv.conversation_id + '/ws', API);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('token', conv.visitor_token);
+    // Resume: the server sends what happened while this socket was away, then live events.
+    if (lastEventId !== null) url.searchParams.set('last_event_id', String(lastEventId));
     var opened = false;
     try { socket = new WebSocket(url.href); } catch (e) { socket = null; return; }
     socket.onopen = function () { opened = true; wsTries = 0; };
@@ -469,6 +483,9 @@
       try { m = JSON.parse(e.data); } catch (x) { return; }
       var type = m.type || m.event;
       var body = m.message || m.data || m;
+      if (typeof m.id === 'number' && (lastEventId === null || m.id > lastEventId)) lastEventId = m.id;
+      if (type === 'ready' && lastEventId === null) lastEventId = m.last_event_id || 0;
+      if (type === 'ping') { socket.send('{"type":"pong"}'); return; }
       if (type === 'agent.typing') {
         if (!busy) { typing(true, 'agentTyping'); setTimeout(function () { if (!busy) typing(false); }, 4000); }
       } else if (type === 'agent.message' && body && body.content) {
@@ -544,14 +561,26 @@
       handoffBtn.disabled = true;
       ensureConversation().then(function () {
         return request('POST', 'conversations/' + conv.conversation_id + '/handoff', {});
-      }).then(function () {
-        message({ role: 'system', content: t('handoffDone') });
+      }).then(function (res) {
+        return res.json().catch(function () { return {}; });
+      }).then(function (b) {
+        // Outside office hours the server says when someone will reply.
+        message({ role: 'system', content: (b && b.message) || t('handoffDone') });
         toBottom(true);
       }, function (err) {
         handoffBtn.disabled = false;
         showError(err.kind === 'error' ? { kind: 'error', message: t('handoffFailed') } : err);
       });
     });
+  }
+
+  // The assistant could not help: offer a person right in the conversation.
+  function offerPerson(text) {
+    var node = message({ role: 'system', content: text });
+    var b = node.appendChild(el('button', 'link-btn', t('handoff')));
+    b.type = 'button';
+    b.setAttribute('data-action', 'handoff');
+    b.addEventListener('click', function () { b.remove(); handoffBtn.click(); });
   }
 
   // ---- header buttons, keyboard, parent messages -------------------------------------------
@@ -566,6 +595,7 @@
   $('restart').addEventListener('click', function () {
     if (busy) return;
     if (socket) { var s = socket; socket = null; s.onclose = null; s.close(); }
+    lastEventId = null;
     save(null);
     clearError();
     greet();
