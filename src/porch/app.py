@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from porch import __version__
 from porch.accounts.routes import router as accounts_router
@@ -19,6 +19,7 @@ from porch.analytics.routes import router as analytics_router
 from porch.audit.routes import router as audit_router
 from porch.chat.compat import LegacyPaths
 from porch.chat.compat import router as compat_router
+from porch.chat.identity import router as identity_router
 from porch.chat.agent_routes import AgentMessages
 from porch.chat.agent_routes import router as agent_router
 from porch.chat.inbox_routes import router as inbox_router
@@ -43,6 +44,8 @@ from porch.observability.middleware import RequestContextMiddleware
 from porch.observability.routes import router as ops_router
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
+from porch.security.cors import VisitorCORS
+from porch.security.headers import security_headers
 from porch.settings import Settings, load_settings
 from porch.state import State
 from porch.web.routes import router as web_router
@@ -50,13 +53,17 @@ from porch.widgets.cache import WidgetCache
 from porch.widgets.fastpath import PublicConfigFastPath
 from porch.widgets.routes import public_router as widgets_public_router
 from porch.widgets.routes import router as widgets_router
+from porch.widgets.secrets import router as widget_secrets_router
 
 log = structlog.get_logger("porch.app")
 
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"strict-origin-when-cross-origin"),
-]
+
+async def _origin_allowed(
+    app: FastAPI, widget_id: uuid.UUID, origin: str, host: str | None
+) -> bool | None:
+    state: State | None = getattr(app.state, "porch", None)
+    config = await state.widgets.get(widget_id) if state is not None else None
+    return config.allows_origin(origin, host) if config is not None else None
 
 
 def _redis_client(url: str) -> Any:
@@ -139,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    headers = security_headers(settings)
 
     for router in (
         accounts_router,
@@ -147,7 +155,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widgets_router,
         widgets_public_router,
         knowledge_router,
+        widget_secrets_router,
         chat_router,
+        identity_router,
         inbox_router,
         agent_router,
         realtime_router,
@@ -160,23 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     app.include_router(dashboard_router)
 
-    # Visitor routes authenticate with bearer tokens, never cookies, so any origin may call
-    # them; which sites may embed a widget is enforced per widget on the server.
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_credentials=False,
-        allow_methods=["GET", "POST", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
-        expose_headers=[
-            "X-Request-ID",
-            "Retry-After",
-            "RateLimit-Limit",
-            "RateLimit-Remaining",
-            "RateLimit-Reset",
-        ],
-        max_age=600,
-    )
+    # CORS per widget: the exact Origin on visitor routes, only where the widget allows it.
+    app.add_middleware(VisitorCORS, origin_check=lambda *a: _origin_allowed(app, *a))
     # Owner aliases (/api/widgets…) for automation written against the systems porch replaces.
     app.add_middleware(LegacyPaths)
     # A person's POST /conversations/{id}/messages (no visitor token) is an agent reply.
@@ -185,7 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         metrics=app.state.metrics,
         max_body=settings.max_body_bytes,
-        extra_headers=SECURITY_HEADERS,
+        extra_headers=headers,
         # Document uploads; the multipart envelope adds a little to the file's own limit.
         large_bodies=(UPLOAD_PATH, settings.upload_max_bytes + 64 * 1024),
     )
@@ -194,7 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         PublicConfigFastPath,
         cache=lambda: getattr(getattr(app.state, "porch", None), "widgets", None),
         metrics=app.state.metrics,
-        extra_headers=SECURITY_HEADERS,
+        extra_headers=headers,
     )
     return app
 

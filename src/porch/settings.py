@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     default_widget_messages_per_day: int = Field(default=10000, ge=1)
     # Conversations one IP address may start per hour on one widget (widget default).
     default_conversations_per_ip_per_hour: int = Field(default=60, ge=1)
+    # Hours without a message after which a visitor token stops working (401
+    # visitor_token_expired); each message the conversation gets keeps it alive.
+    visitor_token_idle_hours: int = Field(default=24 * 30, ge=1, le=24 * 3650)
     # Owner session lifetime, in hours.
     session_hours: int = Field(default=24 * 14, ge=1)
     # Failed sign-ins one account may have in 15 minutes before sign-in is refused (429).

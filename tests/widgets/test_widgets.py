@@ -138,14 +138,23 @@ async def test_cached_public_config_served_alike_by_the_fast_path(
 ) -> None:
     w = await make_widget(owner, title="Fast")
     url = f"/api/v1/widgets/{w['id']}/public"
-    cold = await client.get(url, headers={"X-Request-ID": "cold-1"})  # loads the cache
-    warm = await client.get(url, headers={"X-Request-ID": "warm-1"})  # answered before routing
+    site = {"Origin": "https://shop.example"}
+    cold = await client.get(url, headers={"X-Request-ID": "cold-1", **site})  # loads the cache
+    warm = await client.get(url, headers={"X-Request-ID": "warm-1", **site})  # before routing
     assert app.state.porch.widgets.peek(__import__("uuid").UUID(w["id"])) is not None
     assert warm.content == cold.content
-    for header in ("content-type", "etag", "cache-control", "x-content-type-options"):
+    for header in (
+        "content-type",
+        "etag",
+        "cache-control",
+        "x-content-type-options",
+        "access-control-allow-origin",
+        "vary",
+    ):
         assert warm.headers[header] == cold.headers[header], header
     assert warm.headers["x-request-id"] == "warm-1"
-    assert warm.headers["access-control-allow-origin"] == "*"
+    # The exact origin, never "*".
+    assert warm.headers["access-control-allow-origin"] == "https://shop.example"
     head = await client.head(url)
     assert head.status_code == 200 and head.content == b""
     metrics = (await client.get("/metrics")).text

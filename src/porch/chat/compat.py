@@ -169,11 +169,10 @@ async def chat_history(session_id: str, request: Request, state: StateDep) -> di
 @router.get("/api/widget-config")
 async def widget_config(
     state: StateDep,
+    request: Request,
     agent_id: Annotated[uuid.UUID | None, Query(alias="agentId")] = None,
 ) -> Response:
-    config = await state.widgets.get(await _widget_id(state, agent_id))
-    if config is None:
-        raise NotFound("No such widget.", code="widget_not_found")
+    config = await widget_for_visitor(state, request, await _widget_id(state, agent_id))
     return Response(
         config.public_json, media_type="application/json", headers={"ETag": config.etag}
     )

@@ -1,23 +1,49 @@
-"""Who is calling a visitor route: the conversation their token opens, and its widget."""
+"""Who is calling a visitor route: the conversation their token opens, and its widget.
+
+A visitor token is random, stored only as its SHA-256, bound to one conversation (and so to
+that conversation's widget), and expires after `PORCH_VISITOR_TOKEN_IDLE_HOURS` without a
+message. Activity is read from the conversation's `last_message_at`, which the message
+insert trigger keeps current: keeping a token alive costs no write of its own.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Table, bindparam, select
 
 from porch.accounts import tokens
 from porch.chat import repository as repo
 from porch.chat.repository import ConversationRef
 from porch.deps import StateDep
 from porch.errors import Forbidden, NotFound, Unauthorized
+from porch.models import VisitorToken
+from porch.models.base import utcnow
+from porch.security import cors
 from porch.state import State
 from porch.widgets.cache import WidgetConfig
 
 _bearer = HTTPBearer(auto_error=False, description="The visitor_token of the conversation")
+visitor_tokens = cast(Table, VisitorToken.__table__)
+
+_c = repo.conversations.c
+# Built once, with bound parameters (see chat/repository.py for why).
+_CONVERSATION = select(
+    _c.id,
+    _c.widget_id,
+    _c.workspace_id,
+    _c.status,
+    _c.visitor_token_hash,
+    _c.last_message_at,
+).where(_c.id == bindparam("id"))
+_EXTRA_TOKEN = select(visitor_tokens.c.conversation_id, visitor_tokens.c.created_at).where(
+    visitor_tokens.c.token_hash == bindparam("h")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +52,26 @@ class Visitor:
     widget: WidgetConfig
 
 
-def check_origin(request: Request, widget: WidgetConfig) -> None:
-    """Browsers send Origin on cross-site requests; refuse sites the owner has not allowed."""
+def allowed_origin(request: Request, widget: WidgetConfig) -> str | None:
+    """The browser's Origin when the widget allows it, else None (no Origin: None too).
+
+    Raises 403 `origin_not_allowed` for an Origin the widget does not allow. An allowed
+    Origin is noted on the request so the CORS layer echoes exactly it (security/cors.py).
+    """
     origin = request.headers.get("origin")
-    if origin and not widget.allows_origin(origin, request.headers.get("host")):
+    if not origin:
+        return None
+    if not widget.allows_origin(origin, request.headers.get("host")):
         raise Forbidden(
             "This website is not allowed to use this widget.", code="origin_not_allowed"
         )
+    cors.allow(request.scope, origin)
+    return origin
+
+
+def check_origin(request: Request, widget: WidgetConfig) -> None:
+    """Browsers send Origin on cross-site requests; refuse sites the owner has not allowed."""
+    allowed_origin(request, widget)
 
 
 async def widget_for_visitor(state: State, request: Request, widget_id: uuid.UUID) -> WidgetConfig:
@@ -41,6 +80,11 @@ async def widget_for_visitor(state: State, request: Request, widget_id: uuid.UUI
         raise NotFound("No such widget.", code="widget_not_found")
     check_origin(request, widget)
     return widget
+
+
+def _not_found() -> NotFound:
+    # A wrong token and an unknown conversation look alike: ids reveal nothing.
+    return NotFound("No such conversation for this visitor token.", code="conversation_not_found")
 
 
 async def visitor_for(
@@ -52,12 +96,25 @@ async def visitor_for(
             code="visitor_token_required",
         )
     async with state.autocommit.connect() as conn:
-        ref = await repo.conversation(conn, conversation_id)
-    # A wrong token and an unknown conversation look alike: ids reveal nothing.
-    if ref is None or not tokens.same_token(token, ref.token_hash):
-        raise NotFound(
-            "No such conversation for this visitor token.", code="conversation_not_found"
+        row = (await conn.execute(_CONVERSATION, {"id": conversation_id})).first()
+        if row is None:
+            raise _not_found()
+        active = row.last_message_at
+        if not tokens.same_token(token, row.visitor_token_hash):
+            # Tokens issued when a verified visitor resumed the conversation on another
+            # device: looked up only when the conversation's own token does not match.
+            extra = (await conn.execute(_EXTRA_TOKEN, {"h": tokens.token_hash(token)})).first()
+            if extra is None or extra.conversation_id != conversation_id:
+                raise _not_found()
+            active = max(active, extra.created_at)  # resuming counts as activity
+    if utcnow() - active > timedelta(hours=state.settings.visitor_token_idle_hours):
+        raise Unauthorized(
+            "This conversation's visitor token has expired; start a new conversation.",
+            code="visitor_token_expired",
         )
+    ref = ConversationRef(
+        row.id, row.widget_id, row.workspace_id, row.status, row.visitor_token_hash
+    )
     widget = await widget_for_visitor(state, request, ref.widget_id)
     return Visitor(ref, widget)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from porch import crypto
 from porch.chat import live, prompt
 from porch.chat import repository as repo
 from porch.chat.events import Done, Event, Failed, SourcesFound, Started, Token
@@ -177,7 +178,8 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
             conn, widget.id, acc.question, RETRIEVE_K, conversation_id=acc.conversation.id
         )
     passages = prompt.passages_from(hits)
-    model = state.providers.model_for(widget.provider, widget.model)
+    own_key = crypto.box(state.settings.secret).decrypt_or_none(widget.provider_api_key_encrypted)
+    model = state.providers.model_for(widget.provider, widget.model, own_key)
     request = CompletionRequest(
         model=model.model,
         system=prompt.system_prompt(widget.system_prompt, passages, hits.instructions),

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from porch.chat import live, pipeline, service
+from porch.chat import identity, live, pipeline, service
 from porch.chat import repository as repo
 from porch.chat.dependencies import CurrentVisitor, VisitorBearer, visitor_for, widget_for_visitor
 from porch.chat.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, sse
@@ -73,6 +73,7 @@ async def start_conversation(
     )
     await state.limits.check([(Rule("ip.conversations", per_ip, "hour"), f"{widget.id}:{ip}")])
     user = body.user
+    verified = identity.verify(state, widget, user)
     async with state.engine.begin() as conn:
         started = await service.start_conversation(
             conn,
@@ -84,6 +85,7 @@ async def start_conversation(
             user_name=user.name if user else None,
             user_email=user.email if user else None,
             client_ip=ip,
+            user_verified=verified,
         )
     await live.conversation_started(state, widget.id, started, body)
     return ConversationCreated(

@@ -12,7 +12,7 @@ from porch.accounts import tokens
 from porch.chat import handoff
 from porch.chat import repository as repo
 from porch.chat.repository import StoredMessage
-from porch.errors import NotFound, Unprocessable
+from porch.errors import NotFound, Unauthorized, Unprocessable
 from porch.ids import uuid7
 from porch.models.base import utcnow
 from porch.widgets.cache import WidgetConfig
@@ -38,7 +38,13 @@ async def start_conversation(
     user_name: str | None,
     user_email: str | None,
     client_ip: str | None,
+    user_verified: bool = False,
 ) -> Started:
+    if widget.require_identity and not user_verified:
+        # Every way in (the widget, the compatibility routes) meets this one check.
+        raise Unauthorized(
+            "This widget needs a signed-in user: pass user {id, hash}.", code="identity_required"
+        )
     token = tokens.new_token(tokens.VISITOR_TOKEN_PREFIX)
     conversation_id, now = uuid7(), utcnow()
     await conn.execute(
@@ -54,6 +60,7 @@ async def start_conversation(
             user_external_id=user_id,
             user_name=user_name,
             user_email=user_email,
+            user_verified=user_verified,
             client_ip=client_ip,
             message_count=0,
             created_at=now,

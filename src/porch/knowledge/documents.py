@@ -17,12 +17,23 @@ _HTML = re.compile(
     rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.I | re.S
 )
 _MD_HINT = re.compile(r"^(#{1,6} |\* |- |\d+\. |```|> )", re.M)
-# Uncompressed size an Office file may expand to: a zip bomb stops here.
-MAX_UNZIPPED = 256 * 1024 * 1024
+# Zip bombs: an Office file (a ZIP) may expand to this much, this many times its own size
+# (real documents compress 3-20x; a bomb, 1000x), and hold this many members. zipfile never
+# inflates a member past the size its header declares, so checking the headers holds.
+MAX_UNZIPPED = 200 * 1024 * 1024
+MAX_RATIO = 100
+RATIO_CHECKED_ABOVE = 10 * 1024 * 1024
+MAX_MEMBERS = 10_000
+# PDFs with more pages than this are refused before any text is extracted.
+MAX_PDF_PAGES = 2000
 
 
 class UnsupportedDocument(Exception):
     """The bytes are not one of the supported document types (the message says what)."""
+
+
+class DocumentTooLarge(UnsupportedDocument):
+    """A supported type, but too big once opened: a zip bomb, a PDF of too many pages."""
 
 
 def _decode(data: bytes) -> str | None:
@@ -46,11 +57,18 @@ def _office_kind(data: bytes) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-            names = {i.filename for i in infos}
-            if sum(i.file_size for i in infos) > MAX_UNZIPPED:
-                raise UnsupportedDocument("The document expands to more than 256 MB.")
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, OSError):
         raise UnsupportedDocument("The file is a damaged ZIP archive.") from None
+    if len(infos) > MAX_MEMBERS:
+        raise DocumentTooLarge(f"The document holds more than {MAX_MEMBERS} files.")
+    unzipped = sum(i.file_size for i in infos)
+    if unzipped > MAX_UNZIPPED:
+        raise DocumentTooLarge(
+            f"The document expands to more than {MAX_UNZIPPED // (1024 * 1024)} MB."
+        )
+    if unzipped > RATIO_CHECKED_ABOVE and unzipped > MAX_RATIO * max(1, len(data)):
+        raise DocumentTooLarge("The document expands suspiciously much (a ZIP bomb?).")
+    names = {i.filename for i in infos}
     for marker, kind in _OFFICE.items():
         if marker in names:
             return kind
@@ -62,6 +80,9 @@ def sniff(data: bytes, filename: str) -> str:
     suffix = PurePath(filename).suffix.lower()
     if data.startswith(b"%PDF-"):
         kind = "pdf"
+        pages = pdf_pages(data)
+        if pages is not None and pages > MAX_PDF_PAGES:
+            raise DocumentTooLarge(f"The PDF has {pages} pages; at most {MAX_PDF_PAGES} are read.")
     elif data.startswith(b"PK\x03\x04"):
         kind = _office_kind(data)
     else:
@@ -87,6 +108,23 @@ def sniff(data: bytes, filename: str) -> str:
             f"{filename} is named like a {suffix[1:].upper()} but is not one."
         )
     return kind
+
+
+def pdf_pages(data: bytes) -> int | None:
+    """The page count a PDF declares (its page tree's /Count), or None when unreadable.
+
+    Reads the cross-reference table and the catalog only, not the pages' content.
+    """
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import resolve1
+
+    try:
+        document = PDFDocument(PDFParser(io.BytesIO(data)))
+        count = resolve1(resolve1(document.catalog["Pages"]).get("Count"))
+    except Exception:  # pdfminer raises many types for damaged files; convert reports them
+        return None
+    return count if isinstance(count, int) else None
 
 
 def _looks_tabular(text: str) -> bool:

@@ -122,6 +122,8 @@ async def _upload(
     filename = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:300]
     try:
         kind = documents.sniff(data, filename)
+    except documents.DocumentTooLarge as exc:
+        raise PayloadTooLarge(str(exc), code="document_too_large") from None
     except documents.UnsupportedDocument as exc:
         raise UnsupportedMediaType(str(exc), code="unsupported_file_type") from None
     title = form.get("title")

@@ -16,6 +16,7 @@ from porch.models.page import Page
 from porch.models.source import Source
 from porch.models.source_file import SourceFile
 from porch.models.user import User
+from porch.models.visitor_token import VisitorToken
 from porch.models.webhook import Webhook
 from porch.models.webhook_delivery import WebhookDelivery
 from porch.models.widget import Widget
@@ -38,6 +39,7 @@ __all__ = [
     "Source",
     "SourceFile",
     "User",
+    "VisitorToken",
     "Webhook",
     "WebhookDelivery",
     "Widget",

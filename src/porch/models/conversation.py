@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from porch.models.base import Base, IdMixin, utcnow
@@ -13,7 +13,10 @@ from porch.models.base import Base, IdMixin, utcnow
 
 class Conversation(IdMixin, Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_widget_last", "widget_id", "last_message_at"),)
+    __table_args__ = (
+        Index("ix_conversations_widget_last", "widget_id", "last_message_at"),
+        Index("ix_conversations_widget_user", "widget_id", "user_external_id"),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
@@ -28,6 +31,8 @@ class Conversation(IdMixin, Base):
     user_external_id: Mapped[str | None] = mapped_column(String(200))
     user_name: Mapped[str | None] = mapped_column(String(200))
     user_email: Mapped[str | None] = mapped_column(String(320))
+    # The site signed user_external_id with the widget's identity secret.
+    user_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     client_ip: Mapped[str | None] = mapped_column(String(64))
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from porch.models.base import Base, IdMixin, TimestampMixin
@@ -35,5 +35,13 @@ class Widget(IdMixin, TimestampMixin, Base):
     history_limit: Mapped[int] = mapped_column(Integer, default=12)
     fallback_message: Mapped[str] = mapped_column(Text, default="")
     limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Secrets at rest are Fernet tokens (porch.crypto), never plain text; never returned.
+    identity_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # Refuse visitors whose user id is not signed with the identity secret.
+    require_identity: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The widget's own API key for its provider, instead of the server's.
+    provider_api_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    # All the API ever shows of that key.
+    provider_api_key_last4: Mapped[str | None] = mapped_column(String(4))
     # Human handoff: mode, timeout, office hours, offline message (widgets.schemas.Handoff).
     handoff: Mapped[dict[str, Any]] = mapped_column(default=dict)

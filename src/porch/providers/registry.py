@@ -69,10 +69,15 @@ class ProviderRegistry:
         self._sleep = sleep
         self._extractive = ExtractiveModel()
         self._clients: dict[tuple[str, str | None, str | None], Client] = {}
-        self._models: dict[tuple[str, str], ResilientModel] = {}
+        self._models: dict[tuple[str, str, str | None], ResilientModel] = {}
 
-    def model_for(self, provider: str | None = None, model: str | None = None) -> ChatModel:
-        """The model to stream from; None picks the settings' default provider and model."""
+    def model_for(
+        self, provider: str | None = None, model: str | None = None, api_key: str | None = None
+    ) -> ChatModel:
+        """The model to stream from; None picks the settings' default provider and model.
+
+        `api_key` is a widget's own key for the vendor, used instead of the server's.
+        """
         name = provider or self._settings.llm_provider
         if name == EXTRACTIVE:
             return self._extractive
@@ -82,9 +87,11 @@ class ProviderRegistry:
             raise ValueError(f"unknown LLM provider {name!r}; known providers: {known}")
         is_default = name == self._settings.llm_provider
         model = model or (self._settings.llm_model if is_default else None) or vendor.default_model
-        wrapped = self._models.get((name, model))
+        wrapped = self._models.get((name, model, api_key))
         if wrapped is None:
-            wrapped = self._models[(name, model)] = self._build(name, vendor, model, is_default)
+            wrapped = self._models[(name, model, api_key)] = self._build(
+                name, vendor, model, is_default, api_key
+            )
         return wrapped
 
     def extractive(self) -> ChatModel:
@@ -102,11 +109,12 @@ class ProviderRegistry:
             await client.close()
 
     def _build(
-        self, name: str, vendor: Vendor[Any], model: str, is_default: bool
+        self, name: str, vendor: Vendor[Any], model: str, is_default: bool, own_key: str | None
     ) -> ResilientModel:
         s = self._settings
         base_url = s.llm_base_url if is_default else None
         api_key = s.llm_api_key.get_secret_value() if is_default and s.llm_api_key else None
+        api_key = own_key or api_key
         key = (name, base_url, api_key)
         client = self._clients.get(key)
         if client is None:

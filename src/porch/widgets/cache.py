@@ -43,6 +43,10 @@ class WidgetConfig:
     features: Features
     public_json: bytes
     etag: str
+    # Encrypted (porch.crypto); decrypted only where used, never logged.
+    identity_secret_encrypted: str | None = None
+    require_identity: bool = False
+    provider_api_key_encrypted: str | None = None
 
     def allows_origin(self, origin: str | None, own_host: str | None = None) -> bool:
         """Whether a browser on `origin` may use this widget.
@@ -85,6 +89,9 @@ def build_config(widget: Widget) -> WidgetConfig:
         features=features,
         public_json=body,
         etag='"' + hashlib.sha256(body).hexdigest()[:20] + '"',
+        identity_secret_encrypted=widget.identity_secret_encrypted,
+        require_identity=widget.require_identity,
+        provider_api_key_encrypted=widget.provider_api_key_encrypted,
     )
 
 

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porch.observability.metrics import Metrics
+from porch.security.cors import cors_headers
 from porch.widgets.cache import WidgetCache
 
 _PATH = re.compile(r"^/api/v1/widgets/([0-9a-fA-F-]{32,36})/public$")
 ROUTE = "/api/v1/widgets/{widget_id}/public"
+_VARY = [(b"vary", b"Origin")]
 
 
 class PublicConfigFastPath:
@@ -61,24 +63,17 @@ class PublicConfigFastPath:
             return
         status = 304 if if_none_match == etag else 200
         body = b"" if status == 304 or scope["method"] == "HEAD" else config.public_json
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (
-                        b"content-length",
-                        str(len(config.public_json) if status == 200 else 0).encode(),
-                    ),
-                    (b"etag", etag),
-                    (b"cache-control", b"public, max-age=30, must-revalidate"),
-                    (b"access-control-allow-origin", b"*"),
-                    (b"x-request-id", request_id or uuid.uuid4().hex.encode()),
-                    *self.extra_headers,
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(config.public_json) if status == 200 else 0).encode()),
+            (b"etag", etag),
+            (b"cache-control", b"public, max-age=30, must-revalidate"),
+            (b"x-request-id", request_id or uuid.uuid4().hex.encode()),
+            *self.extra_headers,
+        ]
+        # The exact Origin, only once allowed above; never "*" (see security/cors.py).
+        headers += cors_headers(origin.encode("latin-1")) if origin else _VARY
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         self.requests.labels(scope["method"], ROUTE, str(status)).inc()
 

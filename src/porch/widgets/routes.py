@@ -11,6 +11,7 @@ from porch.accounts.dependencies import AdminScope, AgentScope
 from porch.db import after_commit
 from porch.deps import SessionDep, StateDep
 from porch.errors import Forbidden, NotFound
+from porch.security import cors
 from porch.widgets import service
 from porch.widgets.schemas import (
     EmbedOut,
@@ -87,11 +88,14 @@ async def public_config(widget_id: uuid.UUID, request: Request, state: StateDep)
     config = await state.widgets.get(widget_id)
     if config is None:
         raise NotFound("No such widget.", code="widget_not_found")
-    if not config.allows_origin(request.headers.get("origin"), request.headers.get("host")):
+    origin = request.headers.get("origin")
+    if not config.allows_origin(origin, request.headers.get("host")):
         # The loader reads this and adds no widget to a site the owner has not allowed.
         raise Forbidden(
             "This website is not allowed to use this widget.", code="origin_not_allowed"
         )
+    if origin:
+        cors.allow(request.scope, origin)
     headers = {"ETag": config.etag, "Cache-Control": "public, max-age=30, must-revalidate"}
     if request.headers.get("if-none-match") == config.etag:
         return Response(status_code=304, headers=headers)

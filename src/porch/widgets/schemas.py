@@ -148,6 +148,8 @@ class WidgetFields(Strict):
     history_limit: int | None = Field(default=None, ge=0, le=100)
     fallback_message: str | None = Field(default=None, max_length=2000)
     limits: Limits | None = None
+    # Refuse visitors without a user signed with the identity secret (set one first).
+    require_identity: bool | None = None
     handoff: Handoff | None = None
 
     @field_validator("allowed_origins")
@@ -193,6 +195,10 @@ class WidgetOut(BaseModel):
     fallback_message: str
     limits: Limits
     handoff: Handoff = Field(default_factory=Handoff)
+    require_identity: bool = False
+    # Secrets are never returned: whether one is set, and the last 4 characters of a key.
+    identity_secret_set: bool = False
+    provider_api_key_last4: str | None = None
     created_at: datetime
     updated_at: datetime
     warnings: list[str] = Field(default_factory=list)
@@ -200,6 +206,20 @@ class WidgetOut(BaseModel):
 
 class WidgetList(BaseModel):
     widgets: list[WidgetOut]
+
+
+class IdentitySecretOut(BaseModel):
+    identity_secret: str = Field(
+        description="Shown this once: keep it on your server, never in a web page."
+    )
+
+
+class ProviderKeyIn(Strict):
+    api_key: str = Field(min_length=8, max_length=500, pattern=r"^[\x21-\x7e]+$")
+
+
+class ProviderKeyOut(BaseModel):
+    provider_api_key_last4: str
 
 
 class EmbedOut(BaseModel):

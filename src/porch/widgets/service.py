@@ -42,6 +42,7 @@ async def create(session: AsyncSession, workspace_id: uuid.UUID, body: WidgetCre
         features=Features().model_dump(),
     )
     _apply(widget, body.model_dump(exclude_unset=True, exclude={"name", "title"}))
+    _check_identity(widget)
     session.add(widget)
     await session.flush()
     await audit.record(session, workspace_id, "widget.created", widget.id)
@@ -71,6 +72,7 @@ async def update(
     changes = body.model_dump(exclude_unset=True)
     await audit.record(session, workspace_id, "widget.updated", widget_id, fields=changes)
     _apply(widget, changes)
+    _check_identity(widget)
     widget.updated_at = utcnow()
     await session.flush()
     return widget
@@ -86,6 +88,47 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid
 async def default_widget_id(session: AsyncSession) -> uuid.UUID | None:
     """The oldest widget: what compatibility routes use when no widget is named."""
     return await session.scalar(select(Widget.id).order_by(Widget.created_at).limit(1))
+
+
+def _check_identity(widget: Widget) -> None:
+    if widget.require_identity and not widget.identity_secret_encrypted:
+        raise Conflict(
+            "Create an identity secret (POST /widgets/{id}/identity-secret) before "
+            "requiring identities.",
+            code="identity_secret_missing",
+        )
+
+
+async def set_identity_secret(
+    session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID, encrypted: str | None
+) -> Widget:
+    """Store a new (encrypted) identity secret, or none: then identities are not required."""
+    widget = await get(session, workspace_id, widget_id)
+    widget.identity_secret_encrypted = encrypted
+    if encrypted is None:
+        widget.require_identity = False
+    widget.updated_at = utcnow()
+    await session.flush()
+    action = "widget.identity_secret_created" if encrypted else "widget.identity_secret_deleted"
+    await audit.record(session, workspace_id, action, widget_id)
+    return widget
+
+
+async def set_provider_key(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    widget_id: uuid.UUID,
+    encrypted: str | None,
+    last4: str | None,
+) -> Widget:
+    widget = await get(session, workspace_id, widget_id)
+    widget.provider_api_key_encrypted = encrypted
+    widget.provider_api_key_last4 = last4
+    widget.updated_at = utcnow()
+    await session.flush()
+    action = "widget.provider_key_set" if encrypted else "widget.provider_key_deleted"
+    await audit.record(session, workspace_id, action, widget_id)  # never the key itself
+    return widget
 
 
 def _apply(widget: Widget, changes: dict[str, Any]) -> None:
@@ -126,6 +169,9 @@ def to_out(widget: Widget) -> WidgetOut:
         fallback_message=widget.fallback_message,
         limits=Limits.model_validate(widget.limits or {}),
         handoff=Handoff.model_validate(widget.handoff or {}),
+        require_identity=bool(widget.require_identity),
+        identity_secret_set=widget.identity_secret_encrypted is not None,
+        provider_api_key_last4=widget.provider_api_key_last4,
         created_at=widget.created_at,
         updated_at=widget.updated_at,
         warnings=warnings,

@@ -1,0 +1,1 @@
+"""Cross-cutting protections: CORS per widget, security headers."""
