@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
-from porch import __version__
+from porch import __version__, drain
 from porch.accounts.routes import router as accounts_router
 from porch.accounts.team_routes import router as team_router
 from porch.analytics.routes import router as analytics_router
@@ -30,6 +30,7 @@ from porch.webhooks.routes import router as webhooks_router
 from porch.chat.routes import router as chat_router
 from porch.dashboard.routes import router as dashboard_router
 from porch.db import create_engine, create_sessionmaker
+from porch.drain import DrainGate
 from porch.errors import install_error_handlers
 from porch.jobs.queue import build_jobs
 from porch.knowledge.keyword import keyword_index
@@ -48,6 +49,7 @@ from porch.security.cors import VisitorCORS
 from porch.security.headers import security_headers
 from porch.settings import Settings, load_settings
 from porch.state import State
+from porch.usage.routes import router as usage_router
 from porch.web.routes import router as web_router
 from porch.widgets.cache import WidgetCache
 from porch.widgets.fastpath import PublicConfigFastPath
@@ -102,6 +104,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         realtime=realtime,
     )
     app.state.porch = state
+    undo_drain = drain.install(state)
     await jobs.start()
     # Durable events become webhook deliveries in the process that published them.
     realtime.broker.listeners.append(WebhookDispatcher(settings, sessionmaker, pubsub, jobs))
@@ -116,6 +119,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        undo_drain()
         state.draining = True
         if state.answers:
             # Replies in flight finish and are stored before the process goes.
@@ -163,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_router,
         webhooks_router,
         analytics_router,
+        usage_router,
     ):
         app.include_router(router)
     app.include_router(ops_router)
@@ -174,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(VisitorCORS, origin_check=lambda *a: _origin_allowed(app, *a))
     # Owner aliases (/api/widgets…) for automation written against the systems porch replaces.
     app.add_middleware(LegacyPaths)
+    # After SIGTERM: new requests get 503 while the streams in flight finish.
+    app.add_middleware(DrainGate, state=lambda: getattr(app.state, "porch", None))
     # A person's POST /conversations/{id}/messages (no visitor token) is an agent reply.
     app.add_middleware(AgentMessages)
     app.add_middleware(

@@ -41,7 +41,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=False,
         pool_recycle=1800,
         # asyncpg's statement cache is per connection; keep it, it is most of the speed.
-        connect_args={"server_settings": {"application_name": "porch"}},
+        # A connect that hangs (database restarting) fails in seconds and becomes a 503,
+        # rather than holding the request for asyncpg's default minute.
+        connect_args={"server_settings": {"application_name": "porch"}, "timeout": 5},
     )
 
 

@@ -180,6 +180,52 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+DATABASE_RETRY_AFTER = 2
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """A lost or refused database connection (a restart, a failover), not a bad statement."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.TimeoutError):  # the pool had no connection to give in time
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    name = type(exc).__name__
+    return isinstance(exc, ConnectionError | TimeoutError) or name in _LOST_CONNECTION
+
+
+# asyncpg's and aiosqlite's names for a connection that is gone or refused.
+_LOST_CONNECTION = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "ConnectionRejectionError",
+        "TooManyConnectionsError",
+        "InterfaceError",
+        "InternalClientError",
+    }
+)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if not is_database_unavailable(exc):
+        return await _unexpected(request, exc)
+    import structlog
+
+    structlog.get_logger("porch.errors").warning("database_unavailable", error=type(exc).__name__)
+    return error_response(
+        503,
+        "database_unavailable",
+        "The database is unreachable for a moment; please retry shortly.",
+        request_id_of(request),
+        {"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     import structlog
 
@@ -193,4 +239,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PorchError, _porch_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    from sqlalchemy import exc as sa_exc
+
+    for kind in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError, OSError):
+        app.add_exception_handler(kind, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -124,6 +124,24 @@ class Settings(BaseSettings):
     default_widget_messages_per_day: int = Field(default=10000, ge=1)
     # Conversations one IP address may start per hour on one widget (widget default).
     default_conversations_per_ip_per_hour: int = Field(default=60, ge=1)
+    # LLM tokens (prompt + completion) one widget may use per calendar month (UTC); unset: no cap.
+    default_widget_tokens_per_month: int | None = Field(default=None, ge=1)
+    # US dollars one widget may spend on the LLM per calendar month (UTC); unset: no cap.
+    default_widget_cost_per_month_usd: float | None = Field(default=None, gt=0)
+    # Messages all widgets of one workspace may answer per day (UTC); unset: no cap.
+    default_workspace_messages_per_day: int | None = Field(default=None, ge=1)
+    # LLM tokens all widgets of one workspace may use per calendar month; unset: no cap.
+    default_workspace_tokens_per_month: int | None = Field(default=None, ge=1)
+    # US dollars all widgets of one workspace may spend per calendar month; unset: no cap.
+    default_workspace_cost_per_month_usd: float | None = Field(default=None, gt=0)
+    # Share of a budget at which porch warns (log line, usage API, `usage.budget` event).
+    budget_warning_ratio: float = Field(default=0.8, gt=0, le=1)
+    # The answer once a budget is spent, for widgets without a fallback_message of their own.
+    budget_fallback_message: str = (
+        "Our assistant is taking a break. Please try again later or contact us directly."
+    )
+    # Milliseconds a token may wait for the next ones to share its SSE event; 0 sends at once.
+    stream_flush_ms: float = Field(default=0, ge=0, le=1000)
     # Hours without a message after which a visitor token stops working (401
     # visitor_token_expired); each message the conversation gets keeps it alive.
     visitor_token_idle_hours: int = Field(default=24 * 30, ge=1, le=24 * 3650)

@@ -21,6 +21,7 @@ from porch.chat import live, prompt
 from porch.chat import repository as repo
 from porch.chat.events import Done, Event, Failed, SourcesFound, Started, Token
 from porch.chat.repository import ConversationRef
+from porch.errors import is_database_unavailable
 from porch.ids import uuid7
 from porch.limits.rules import Rule
 from porch.models.base import utcnow
@@ -37,6 +38,8 @@ from porch.providers.base import (
 )
 from porch.providers.pricing import cost_usd
 from porch.state import State
+from porch.usage import service as budgets
+from porch.usage.service import Spent
 from porch.widgets.cache import WidgetConfig
 
 log = structlog.get_logger("porch.chat")
@@ -53,6 +56,8 @@ class Accepted:
     question: str
     user_message_id: uuid.UUID
     message_id: uuid.UUID | None  # None: a human has the conversation, the assistant is quiet
+    # Set when a budget is spent: the widget's fallback message answers, not the model.
+    spent: Spent | None = None
 
 
 async def accept(
@@ -63,7 +68,9 @@ async def accept(
     *,
     visitor_key: str,
 ) -> Accepted:
-    """Enforce limits, then store the visitor's message durably. Raises RateLimited first."""
+    """Enforce rate limits, store the visitor's message durably, count it against budgets.
+
+    Raises RateLimited first; a spent budget is not an error (see `Accepted.spent`)."""
     s, lim = state.settings, widget.limits
     await state.limits.check(
         [
@@ -82,14 +89,6 @@ async def accept(
                     "day",
                 ),
                 visitor_key,
-            ),
-            (
-                Rule(
-                    "widget.day",
-                    lim.get("widget_messages_per_day") or s.default_widget_messages_per_day,
-                    "day",
-                ),
-                str(widget.id),
             ),
         ]
     )
@@ -110,37 +109,100 @@ async def accept(
             },
             now=utcnow(),
         )
+        spent = await budgets.count_message(state, conn, widget)
     # Agents see the question at once; a person's conversation gets no assistant reply.
     quiet = await live.visitor_message(state, conversation, user_message_id, question)
-    return Accepted(conversation, widget, question, user_message_id, None if quiet else uuid7())
+    message_id = None if quiet else uuid7()
+    return Accepted(conversation, widget, question, user_message_id, message_id, spent)
 
 
 def start(state: State, accepted: Accepted) -> asyncio.Queue[Event | None]:
     """Generate the reply in a task of its own; the caller reads events from the queue."""
-    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    queue: asyncio.Queue[Event | None] = ReplyQueue()
     task = asyncio.create_task(_run(state, accepted, queue), name="porch-answer")
     state.track(task)
     return queue
 
 
-async def batches(queue: asyncio.Queue[Event | None]) -> AsyncIterator[list[Event]]:
+class ReplyQueue(asyncio.Queue[Event | None]):
+    """The events of one reply on their way to its reader, holding a bounded number of them.
+
+    A reader that falls behind (a slow phone, a stalled tab) finds the tokens it has not taken
+    merged into one pending token once PENDING_EVENTS wait: it holds the reply's unsent text,
+    never a growing backlog of event objects, and the reply itself is never slowed or lost.
+    """
+
+    PENDING_EVENTS = 64
+
+    def _put(self, item: Event | None) -> None:
+        pending = self._queue  # type: ignore[attr-defined]
+        last = pending[-1] if pending else None
+        if len(pending) >= self.PENDING_EVENTS and isinstance(item, Token):
+            if isinstance(last, _Backlog):
+                last.parts.append(item.delta)
+                return
+            if isinstance(last, Token):
+                pending[-1] = _Backlog([last.delta, item.delta])
+                return
+        pending.append(item)
+
+    def _get(self) -> Event | None:
+        item = self._queue.popleft()  # type: ignore[attr-defined]
+        return Token("".join(item.parts)) if isinstance(item, _Backlog) else item
+
+
+class _Backlog:
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+
+
+async def batches(
+    queue: asyncio.Queue[Event | None], flush_ms: float = 0.0
+) -> AsyncIterator[list[Event]]:
     """Events in the order made, grouped by what had arrived when the reader got to them.
 
     A stream writes each group in one send: when the model outpaces the connection, tokens
-    share a write instead of costing a syscall each, and no timer ever holds one back.
+    share a write instead of costing a syscall each. With `flush_ms` (PORCH_STREAM_FLUSH_MS) a
+    token waits up to that long for the ones right behind it, and neighbouring tokens become
+    one token event (one frame, one JSON encoding); at 0 nothing is held back or merged.
     """
+    loop = asyncio.get_running_loop()
     while True:
         event = await queue.get()
         group: list[Event] = []
+        deadline = loop.time() + flush_ms / 1000 if flush_ms else 0.0
         while event is not None:
             group.append(event)
             if queue.empty():
-                break
+                wait = deadline - loop.time() if isinstance(event, Token) else 0.0
+                if wait <= 0:
+                    break
+                try:
+                    async with asyncio.timeout(wait):
+                        event = await queue.get()
+                except TimeoutError:
+                    break
+                continue
             event = queue.get_nowait()
         if group:
-            yield group
+            yield _merge_tokens(group) if flush_ms else group
         if event is None:
             return
+
+
+def _merge_tokens(group: list[Event]) -> list[Event]:
+    if len(group) < 2:
+        return group
+    out: list[Event] = []
+    for event in group:
+        last = out[-1] if out else None
+        if isinstance(event, Token) and isinstance(last, Token):
+            out[-1] = Token(last.delta + event.delta)
+        else:
+            out.append(event)
+    return out
 
 
 async def events(queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
@@ -155,13 +217,17 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
         queue.put_nowait(Started(accepted.user_message_id, accepted.message_id))
         if accepted.message_id is None:
             queue.put_nowait(Done(None, 0, 0, 0, "handed_off", "", None))
+        elif accepted.spent is not None:
+            await _answer_spent(state, accepted, accepted.message_id, queue.put_nowait)
         else:
             relay = live.Relay(state, accepted, queue.put_nowait)
             await _answer(state, accepted, accepted.message_id, relay)
             await relay.finish()
-    except Exception:
+    except Exception as exc:
         log.exception("answer_failed", conversation_id=str(accepted.conversation.id))
-        queue.put_nowait(Failed("internal_error", "Something went wrong; please try again."))
+        # The question is stored; the visitor learns whether asking again soon makes sense.
+        code = "database_unavailable" if is_database_unavailable(exc) else "internal_error"
+        queue.put_nowait(Failed(code, "Something went wrong; please try again."))
     finally:
         state.metrics.open_streams.dec()
         queue.put_nowait(None)
@@ -205,6 +271,7 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
         reply.add("\n\n" + widget.fallback_message)
     sources = _sources(reply.text, passages) if reply.answered else []
     usage = reply.usage or Usage(len(request.system) // 4, len(reply.text) // 4)
+    cost = cost_usd(state.settings, model.model, usage)
     created_at = utcnow()
     latency_ms = int((time.perf_counter() - began) * 1000)
     async with state.autocommit.connect() as conn:
@@ -223,13 +290,21 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
                 "model": model.model,
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": usage.completion_tokens,
-                "cost_usd": cost_usd(state.settings, model.model, usage),
+                "cost_usd": cost,
                 "latency_ms": latency_ms,
                 "first_token_ms": reply.first_token_ms,
                 "error_code": reply.error_code,
                 "unanswered": not reply.answered,
             },
             now=created_at,
+        )
+        await budgets.record_reply(
+            state,
+            conn,
+            widget,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_usd=cost,
         )
     state.metrics.messages.labels(reply.status).inc()
     if reply.status == "failed":
@@ -252,6 +327,33 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
             created_at,
         )
     )
+
+
+async def _answer_spent(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit) -> None:
+    """A budget is spent: the fallback message answers, stored like any reply (no model call)."""
+    text = acc.widget.fallback_message or state.settings.budget_fallback_message
+    emit(Token(text))
+    created_at = utcnow()
+    async with state.autocommit.connect() as conn:
+        await repo.insert_message(
+            conn,
+            {
+                "id": message_id,
+                "conversation_id": acc.conversation.id,
+                "workspace_id": acc.conversation.workspace_id,
+                "widget_id": acc.widget.id,
+                "role": "assistant",
+                "content": text,
+                "status": "fallback",
+                "sources": [],
+                "error_code": "budget_exhausted",
+                "unanswered": True,
+            },
+            now=created_at,
+        )
+    state.metrics.messages.labels("fallback").inc()
+    emit(SourcesFound([]))
+    emit(Done(message_id, 0, 0, 0, "fallback", text, created_at))
 
 
 class _Reply:

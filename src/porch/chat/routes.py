@@ -121,7 +121,9 @@ async def send_message(
     queue = pipeline.start(state, accepted)
     if "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(
-            _stream(pipeline.batches(queue)), media_type="text/event-stream", headers=SSE_HEADERS
+            _stream(pipeline.batches(queue, state.settings.stream_flush_ms)),
+            media_type="text/event-stream",
+            headers=SSE_HEADERS,
         )
     return await _collect(pipeline.events(queue), accepted.user_message_id)
 

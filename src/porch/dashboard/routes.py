@@ -24,6 +24,7 @@ from porch.dashboard import charts, render
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep
 from porch.errors import BadRequest, NotFound
+from porch.usage import service as usage_service
 from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=DashboardRoute)
@@ -92,6 +93,7 @@ async def settings_page(
     widget_id: str, request: Request, owner: PageAdmin, session: SessionDep, settings: SettingsDep
 ) -> Response:
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
+    usage = await usage_service.read_usage_for_page(session, settings, widget.id, widget.limits)
     base = settings.public_url.rstrip("/")
     snippet = (
         f'<script src="{html.escape(base)}/widget.js" data-widget-id="{widget.id}" async></script>'
@@ -101,6 +103,7 @@ async def settings_page(
         "settings.html",
         owner=owner,
         widget=widget,
+        usage=usage,
         snippet=snippet,
         tab="settings",
         nav="widgets",

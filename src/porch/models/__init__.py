@@ -15,6 +15,7 @@ from porch.models.owner_session import OwnerSession
 from porch.models.page import Page
 from porch.models.source import Source
 from porch.models.source_file import SourceFile
+from porch.models.usage_counter import UsageCounter
 from porch.models.user import User
 from porch.models.visitor_token import VisitorToken
 from porch.models.webhook import Webhook
@@ -38,6 +39,7 @@ __all__ = [
     "Page",
     "Source",
     "SourceFile",
+    "UsageCounter",
     "User",
     "VisitorToken",
     "Webhook",

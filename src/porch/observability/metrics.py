@@ -75,6 +75,17 @@ class Metrics:
             "Answer streams in flight.",
             registry=r,
         )
+        self.budget_events = Counter(
+            "porch_budget_events",
+            "Budgets crossing their warning threshold or running out, by scope and budget.",
+            ["scope", "budget", "kind"],
+            registry=r,
+        )
+        self.jobs_queue_depth = Gauge(
+            "porch_jobs_queue_depth",
+            "Background jobs waiting in the queue (read when metrics are scraped).",
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

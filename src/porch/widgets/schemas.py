@@ -57,6 +57,9 @@ class Limits(Strict):
     visitor_messages_per_day: int | None = Field(default=None, ge=1, le=1_000_000)
     widget_messages_per_day: int | None = Field(default=None, ge=1, le=100_000_000)
     widget_tokens_per_month: int | None = Field(default=None, ge=1)
+    widget_cost_per_month_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    # Share of a budget at which porch warns; unset: PORCH_BUDGET_WARNING_RATIO.
+    warning_ratio: float | None = Field(default=None, gt=0, le=1)
     conversations_per_ip_per_hour: int | None = Field(default=None, ge=1, le=100_000)
 
 

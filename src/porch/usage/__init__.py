@@ -1,0 +1,1 @@
+"""Usage counters and budgets: messages per day, LLM tokens and cost per month."""

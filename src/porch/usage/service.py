@@ -1,0 +1,181 @@
+"""Budgets in the answer path: count each message and reply, say when one is spent, warn once.
+
+Counters live in the database (one atomic upsert per message, one per reply), so budgets are
+exact across any number of processes and survive restarts and a Redis outage. A spent
+budget does not refuse the visitor: the pipeline answers with the widget's fallback message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from porch.models.base import utcnow
+from porch.settings import Settings
+from porch.state import State
+from porch.usage import counters
+from porch.usage.budgets import Budget, periods, widget_budgets, workspace_budgets
+from porch.usage.counters import Counts, Totals
+from porch.widgets.cache import WidgetConfig
+
+log = structlog.get_logger("porch.usage")
+EVENT_CHANNEL = "usage.budget"
+
+
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """The budget that stopped the model for this message."""
+
+    scope: str
+    name: str
+    limit: float
+
+
+def budgets_for(state: State, widget: WidgetConfig) -> list[Budget]:
+    return widget_budgets(state.settings, widget.limits) + workspace_budgets(state.settings)
+
+
+def _used(budget: Budget, totals: Totals) -> float:
+    counts = totals.get((budget.scope, budget.period), Counts())
+    return float(getattr(counts, budget.metric))
+
+
+async def count_message(state: State, conn: AsyncConnection, widget: WidgetConfig) -> Spent | None:
+    """Count a visitor's message; return the first spent budget, if any."""
+    day, month = periods(utcnow())
+    totals = await counters.count_message(conn, widget.id, widget.workspace_id, day, month)
+    spent: Spent | None = None
+    for budget in budgets_for(state, widget):
+        used = _used(budget, totals)
+        if budget.metric == "messages":
+            await _announce(state, widget, budget, budget.crossed(used - 1, used), used)
+        if spent is None and budget.spent_before(used):
+            assert budget.limit is not None
+            spent = Spent(budget.scope, budget.name, budget.limit)
+    return spent
+
+
+async def record_reply(
+    state: State,
+    conn: AsyncConnection,
+    widget: WidgetConfig,
+    *,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cost_usd: float,
+) -> None:
+    """Add a reply's tokens and cost to this month's (and day's) counters."""
+    if prompt_tokens == 0 and completion_tokens == 0 and cost_usd == 0:
+        return  # nothing to add: spare the round trip
+    day, month = periods(utcnow())
+    totals = await counters.add_reply(
+        conn,
+        widget.id,
+        widget.workspace_id,
+        day,
+        month,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=cost_usd,
+    )
+    added = {"tokens": prompt_tokens + completion_tokens, "cost_usd": cost_usd}
+    for budget in budgets_for(state, widget):
+        if budget.metric == "messages":
+            continue
+        used = _used(budget, totals)
+        crossed = budget.crossed(used - added[budget.metric], used)
+        await _announce(state, widget, budget, crossed, used)
+
+
+async def _announce(
+    state: State, widget: WidgetConfig, budget: Budget, kinds: list[str], used: float
+) -> None:
+    """A warning or exhaustion: a log line, a metric, and an event on pub/sub for listeners."""
+    for kind in kinds:
+        scope_id = widget.id if budget.scope == "widget" else widget.workspace_id
+        fields = {
+            "kind": kind,
+            "scope": budget.scope,
+            "scope_id": str(scope_id),
+            "workspace_id": str(widget.workspace_id),
+            "widget_id": str(widget.id),
+            "budget": budget.name,
+            "used": used,
+            "limit": budget.limit,
+        }
+        log.warning(f"budget_{kind}", **fields)
+        state.metrics.budget_events.labels(budget.scope, budget.name, kind).inc()
+        try:
+            await state.pubsub.publish(EVENT_CHANNEL, orjson.dumps(fields))
+        except Exception:
+            log.warning("budget_event_not_published", budget=budget.name)
+
+
+async def read_usage(
+    state: State, conn: AsyncConnection, scope: str, scope_id: uuid.UUID, budgets: list[Budget]
+) -> dict[str, Any]:
+    """Counters and each budget's standing, as the usage API returns them."""
+    day, month = periods(utcnow())
+    counts = await counters.read(conn, scope, scope_id, day, month)
+    return _standing(scope, scope_id, budgets, counts, day, month, state.settings)
+
+
+def _standing(
+    scope: str,
+    scope_id: uuid.UUID,
+    budgets: list[Budget],
+    counts: dict[str, Counts],
+    day: str,
+    month: str,
+    settings: Settings,
+) -> dict[str, Any]:
+    totals: Totals = {(scope, p): c for p, c in counts.items()}
+    shown = []
+    for budget in budgets:
+        used = _used(budget, totals)
+        shown.append(
+            {
+                "name": budget.name,
+                "period": day if budget.period == "day" else month,
+                "used": round(used, 8) if budget.metric == "cost_usd" else int(used),
+                "limit": budget.limit,
+                "ratio": None if not budget.limit else round(used / budget.limit, 4),
+                "state": budget.state(used),
+            }
+        )
+    return {
+        "scope": scope,
+        "id": scope_id,
+        "day": day,
+        "month": month,
+        "warning_ratio": budgets[0].warning_ratio if budgets else settings.budget_warning_ratio,
+        "today": counts_out(counts["day"]),
+        "this_month": counts_out(counts["month"]),
+        "budgets": shown,
+    }
+
+
+def counts_out(c: Counts) -> dict[str, Any]:
+    return {
+        "messages": c.messages,
+        "prompt_tokens": c.prompt_tokens,
+        "completion_tokens": c.completion_tokens,
+        "cost_usd": round(c.cost_usd, 8),
+    }
+
+
+async def read_usage_for_page(
+    session: AsyncSession, settings: Settings, widget_id: uuid.UUID, limits: Any
+) -> dict[str, Any]:
+    """The widget's usage for the dashboard page (the same figures as the usage API)."""
+    raw = limits.model_dump() if hasattr(limits, "model_dump") else dict(limits or {})
+    budgets = widget_budgets(settings, raw)
+    conn = await session.connection()
+    day, month = periods(utcnow())
+    counts = await counters.read(conn, "widget", widget_id, day, month)
+    return _standing("widget", widget_id, budgets, counts, day, month, settings)
