@@ -122,6 +122,16 @@ class Jobs:
         kicker: AsyncKicker[Any, Any] = AsyncKicker(EMBED_TASK, self.broker, {})
         await kicker.kiq(str(widget_id))
 
+    async def depth(self) -> int:
+        """Jobs waiting: the Redis list's length at scale, jobs in flight embedded."""
+        if isinstance(self.broker, InMemoryBroker):
+            return len(self.broker._running_tasks)
+        from redis.asyncio import Redis
+
+        pool = getattr(self.broker, "connection_pool", None)
+        async with Redis(connection_pool=pool) as redis:
+            return int(await redis.llen(QUEUE_NAME))
+
     async def drain(self) -> None:
         """Wait until in-process jobs (and jobs they started) are done: for tests and shutdown."""
         if self.scheduler is not None:

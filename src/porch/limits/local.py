@@ -42,6 +42,7 @@ class LocalWindows:
         if len(times) >= rule.amount:
             return Verdict(rule, False, 0, times[0] + rule.seconds)
         return Verdict(rule, True, rule.amount - len(times), now + rule.seconds)
+
     def _hit_moving(self, rule: Rule, key: str, now: float) -> Verdict:
         times = self._moving.setdefault((rule.name, key), deque())
         while times and times[0] <= now - rule.seconds:

@@ -59,6 +59,7 @@ class RedisWindows:
         stats = await self._moving.get_window_stats(item, rule.name, key)
         return Verdict(rule, False, 0, stats.reset_time)
 
+
 class RateLimits:
     """Counts a message against every rule that applies; the first exhausted one refuses."""
 
@@ -121,6 +122,7 @@ class RateLimits:
                     retry_after=verdict.retry_after,
                     headers=verdict.headers(),
                 )
+
     async def reset(self) -> None:
         self.local.clear()
         if self.redis is not None:

@@ -88,12 +88,28 @@ async def status(state: StateDep, response: Response) -> dict[str, Any]:
                 for b in state.providers.breakers()
             ],
             "open_streams": len(state.answers),
+            "jobs": {
+                "queue": "memory" if state.jobs.in_process else "redis",
+                "depth": await _queue_depth(state),
+            },
         }
     )
     return body
 
 
+async def _queue_depth(state: State) -> int | None:
+    """Jobs waiting in the queue; None while the queue cannot be asked (Redis away)."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            depth = await state.jobs.depth()
+    except Exception:
+        return None
+    state.metrics.jobs_queue_depth.set(depth)
+    return depth
+
+
 @router.get("/metrics")
 async def metrics(state: StateDep) -> Response:
     """Prometheus text format."""
+    await _queue_depth(state)
     return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
