@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.faults.servers import serve, stop
 from tests.fakes import OpenAIFake
+from tests.faults.servers import serve, stop
 
 pytestmark = pytest.mark.slow
 
