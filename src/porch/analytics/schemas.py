@@ -33,6 +33,26 @@ class UnansweredQuestion(BaseModel):
     conversation_id: uuid.UUID | None = Field(description="The latest conversation that asked it")
 
 
+class UnansweredGroup(BaseModel):
+    """Unanswered questions that mean about the same, most asked first."""
+
+    question: str = Field(description="The group's most asked wording")
+    count: int
+    questions: list[str] = Field(description="Every wording in the group")
+    last_asked_at: dt.datetime
+    conversation_id: uuid.UUID | None
+
+
+class HandoffStats(BaseModel):
+    handed_off: int = 0
+    answered_by_person: int = 0
+    resolved: int = Field(default=0, description="Handed off and since closed")
+    resolution_rate: float | None = None
+    first_response_median_seconds: float | None = None
+    first_response_p90_seconds: float | None = None
+    resolution_median_seconds: float | None = None
+
+
 class AnalyticsOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -42,3 +62,5 @@ class AnalyticsOut(BaseModel):
     totals: Counts
     days: list[DayStats]
     unanswered: list[UnansweredQuestion]
+    unanswered_groups: list[UnansweredGroup] = Field(default_factory=list)
+    handoffs: HandoffStats = Field(default_factory=HandoffStats)

@@ -16,8 +16,11 @@ from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from porch.analytics.clusters import group_questions
+from porch.analytics.handoffs import handoff_stats
 from porch.analytics.schemas import AnalyticsOut, Counts, DayStats, UnansweredQuestion
 from porch.errors import BadRequest
+from porch.knowledge.embeddings import Embedder
 from porch.models import Conversation, Message
 from porch.models.base import utcnow
 from porch.widgets import service as widgets
@@ -79,7 +82,9 @@ async def widget_analytics(
     widget_id: uuid.UUID,
     date_from: date | None = None,
     date_to: date | None = None,
+    embedder: Embedder | None = None,
 ) -> AnalyticsOut:
+    """Counts per day and in total; unanswered questions grouped by meaning with `embedder`."""
     await widgets.get(session, workspace_id, widget_id)
     span = day_range(date_from, date_to)
     dialect = session.get_bind().dialect.name
@@ -99,13 +104,16 @@ async def widget_analytics(
         stats.thumbs_down = int(row.thumbs_down or 0)
         stats.unanswered = int(row.unanswered or 0)
     days = [per_day[d] for d in span.days]
+    unanswered = await unanswered_questions(session, workspace_id, widget_id, span)
     return AnalyticsOut(
         widget_id=widget_id,
         date_from=span.first,
         date_to=span.last,
         totals=_sum(days),
         days=days,
-        unanswered=await unanswered_questions(session, workspace_id, widget_id, span),
+        unanswered=unanswered,
+        unanswered_groups=await group_questions(unanswered, embedder),
+        handoffs=await handoff_stats(session, workspace_id, widget_id, span.start, span.end),
     )
 
 

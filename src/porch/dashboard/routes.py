@@ -22,7 +22,7 @@ from porch.audit import service as audit_log
 from porch.chat import inbox
 from porch.dashboard import charts, render
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
-from porch.deps import SessionDep, SettingsDep
+from porch.deps import SessionDep, SettingsDep, StateDep
 from porch.errors import BadRequest, NotFound
 from porch.usage import service as usage_service
 from porch.widgets import service as widgets
@@ -187,18 +187,26 @@ async def conversation_page(
 
 @router.get("/widgets/{widget_id}/analytics")
 async def analytics_page(
-    widget_id: str, request: Request, owner: PageAdmin, session: SessionDep
+    widget_id: str, request: Request, owner: PageAdmin, session: SessionDep, state: StateDep
 ) -> Response:
     wid = _id(widget_id)
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, wid))
     query = request.query_params
+    embedder = state.retriever.embedder
     try:
         data = await analytics.widget_analytics(
-            session, owner.workspace_id, wid, _day(query.get("from")), _day(query.get("to"))
+            session,
+            owner.workspace_id,
+            wid,
+            _day(query.get("from")),
+            _day(query.get("to")),
+            embedder,
         )
         problem = None
     except BadRequest as exc:
-        data = await analytics.widget_analytics(session, owner.workspace_id, wid)
+        data = await analytics.widget_analytics(
+            session, owner.workspace_id, wid, embedder=embedder
+        )
         problem = exc.message
     plots = _plots(data)
     return render.render(
