@@ -139,7 +139,7 @@ class ReplyQueue(asyncio.Queue[Event | None]):
         last = pending[-1] if pending else None
         if len(pending) >= self.PENDING_EVENTS and isinstance(item, Token):
             if isinstance(last, _Backlog):
-                last.parts.append(item.delta)
+                last.add(item.delta)
                 return
             if isinstance(last, Token):
                 pending[-1] = _Backlog([last.delta, item.delta])
@@ -152,10 +152,17 @@ class ReplyQueue(asyncio.Queue[Event | None]):
 
 
 class _Backlog:
+    """Unsent tokens, joined every so often so they cost their text and little more."""
+
     __slots__ = ("parts",)
 
     def __init__(self, parts: list[str]) -> None:
         self.parts = parts
+
+    def add(self, delta: str) -> None:
+        self.parts.append(delta)
+        if len(self.parts) >= 256:
+            self.parts[:] = ["".join(self.parts)]
 
 
 async def batches(
