@@ -39,7 +39,7 @@ async def test_a_reader_that_keeps_up_sees_every_token() -> None:
     seen = []
     for i in range(200):
         queue.put_nowait(Token(f" t{i}"))
-        seen.append((await queue.get()))
+        seen.append(await queue.get())
     assert [t.delta for t in seen if isinstance(t, Token)] == [f" t{i}" for i in range(200)]
 
 
