@@ -4,7 +4,11 @@ Starts a fake OpenAI-compatible server (zero latency), porch (one worker) on Pos
 bare Starlette app doing one INSERT per request; drives N concurrent visitors posting messages
 (JSON, then SSE) and prints figures and ratios measured in this one run.
 
-    python bench/chat.py [--visitors 100] [--messages 5] [--runs 3] [--database sqlite]
+    python -m bench.chat [--visitors 100] [--messages 5] [--runs 3] [--database sqlite]
+                         [--workers 1 2]
+
+Throughput and CPU are measured for each `--workers` count (CPU summed over uvicorn's
+supervisor and its workers); the paced first-token phase runs with the first count.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from bench.harness import (
     python,
     spawn,
     stop,
+    tree_cpu_seconds,
     wait_ready,
     wrk_rps,
 )
@@ -147,9 +152,9 @@ def measure(
     pid: int, base: str, convs: list[tuple[str, str]], per_visitor: int, stream: bool, name: str
 ) -> Phase:
     phase = Phase(name)
-    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    cpu0, t0 = tree_cpu_seconds(pid), time.perf_counter()
     asyncio.run(drive(base, convs, per_visitor, stream, phase))
-    phase.seconds, phase.cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    phase.seconds, phase.cpu = time.perf_counter() - t0, tree_cpu_seconds(pid) - cpu0
     return phase
 
 
@@ -169,7 +174,7 @@ async def drive_baseline(base: str, n: int, per_visitor: int, phase: Phase) -> N
 
 
 def start_pair(
-    args: argparse.Namespace, env: dict[str, str], latency_ms: float
+    args: argparse.Namespace, env: dict[str, str], latency_ms: float, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], str]:
     """A fake OpenAI server (zero latency, or paced per token) and porch pointed at it."""
     fake_port, porch_port = free_port(), free_port()
@@ -188,7 +193,16 @@ def start_pair(
         ]
     )
     porch = spawn(
-        [python(), "-m", "porch.cli", "serve", "--port", str(porch_port)],
+        [
+            python(),
+            "-m",
+            "porch.cli",
+            "serve",
+            "--port",
+            str(porch_port),
+            "--workers",
+            str(workers),
+        ],
         {**env, "PORCH_LLM_BASE_URL": f"http://127.0.0.1:{fake_port}/v1"},
     )
     wait_ready(f"http://127.0.0.1:{fake_port}/v1/models", fake)
@@ -236,20 +250,33 @@ def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     procs = [baseline]
     try:
         # 1. Throughput and CPU: a zero-latency model, so porch's own cost is what is left.
-        fake, porch, porch_url = start_pair(args, env, latency_ms=0)
-        procs += [fake, porch]
-        widget_id, _ = asyncio.run(seed(porch_url))
-        convs = asyncio.run(visitors(porch_url, widget_id, args.visitors))
-        measure(porch.pid, porch_url, convs[:10], 2, False, "warmup")
-        json_phase = measure(porch.pid, porch_url, convs, args.messages, False, "json")
-        sse_phase = measure(porch.pid, porch_url, convs, args.messages, True, "sse")
-        public = wrk_rps(f"{porch_url}/api/v1/widgets/{widget_id}/public")
-        for proc in (porch, fake):
-            stop(proc)
+        throughput: list[Phase] = []
+        convs: list[tuple[str, str]] = []
+        public = None
+        for n, workers in enumerate(args.workers):
+            fake, porch, porch_url = start_pair(args, env, latency_ms=0, workers=workers)
+            procs += [fake, porch]
+            if n == 0:
+                widget_id, _ = asyncio.run(seed(porch_url))
+                convs = asyncio.run(visitors(porch_url, widget_id, args.visitors))
+            suffix = "" if n == 0 else f"_{workers}w"
+            measure(porch.pid, porch_url, convs[:10], 2, False, "warmup")
+            throughput.append(
+                measure(porch.pid, porch_url, convs, args.messages, False, "json" + suffix)
+            )
+            throughput.append(
+                measure(porch.pid, porch_url, convs, args.messages, True, "sse" + suffix)
+            )
+            if n == 0:
+                public = wrk_rps(f"{porch_url}/api/v1/widgets/{widget_id}/public")
+            for proc in (porch, fake):
+                stop(proc)
 
         # 2. First-token delay: the model paces its tokens (as real ones do), so all the
         # visitors' streams are open at once without the CPU being saturated by design.
-        fake, porch, porch_url = start_pair(args, env, latency_ms=args.pacing_ms)
+        fake, porch, porch_url = start_pair(
+            args, env, latency_ms=args.pacing_ms, workers=args.workers[0]
+        )
         procs += [fake, porch]
         measure(porch.pid, porch_url, convs[:10], 1, True, "warmup")
         paced = measure(porch.pid, porch_url, convs, 1, True, "sse_paced")
@@ -263,7 +290,7 @@ def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         base_phase.cpu = cpu_seconds(baseline.pid) - cpu0
         bare = wrk_rps(f"{base_url}/config")
 
-        rows = {p.name: p.row() for p in (json_phase, sse_phase, paced, base_phase)}
+        rows = {p.name: p.row() for p in (*throughput, paced, base_phase)}
         if public and bare:
             rows["public_config"] = {
                 "porch_rps": public,
@@ -289,12 +316,16 @@ def main() -> None:
         help="per-token pacing of the model in the first-token phase",
     )
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="uvicorn worker counts to measure"
+    )
     args = parser.parse_args()
 
     runs = [run_once(args) for _ in range(args.runs)]
     print(
         f"\nchat benchmark: {args.visitors} concurrent visitors x {args.messages} messages, "
-        f"{args.tokens}-token replies, porch 1 worker on {args.database}; "
+        f"{args.tokens}-token replies, porch {'/'.join(map(str, args.workers))} workers on "
+        f"{args.database}; "
         f"median of {args.runs} runs"
     )
     for name in runs[0]:
@@ -308,6 +339,10 @@ def main() -> None:
         f"  ratio: porch CPU per message / bare Starlette INSERT: JSON {json_cpu / base_cpu:.2f}x,"
         f" SSE {sse_cpu / base_cpu:.2f}x (target: under 1.5 ms per message)"
     )
+    for workers in args.workers[1:]:
+        many = median([r[f"json_{workers}w"]["msgs_per_s"] for r in runs])
+        one = median([r["json"]["msgs_per_s"] for r in runs])
+        print(f"  ratio: JSON messages/s with {workers} workers / 1 worker: {many / one:.2f}x")
     if all("public_config" in r for r in runs):
         ratio = median([r["public_config"]["ratio"] for r in runs])
         print(f"  ratio: public config req/s / bare Starlette: {ratio:.2f} (target >= 0.6)")
