@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from porch.chat.repository import StoredMessage
@@ -40,9 +41,18 @@ def passages_from(hits: Sequence[Hit]) -> list[Passage]:
     ]
 
 
+_FENCE_TAG = re.compile(r"<\s*(/?)\s*(passages?)", re.I)
+
+
 def _fence(text: str) -> str:
-    # A passage must not be able to close its own fence.
-    return text.replace("</passage", "</ passage").replace("<passages", "< passages")
+    # A passage must not be able to close its own fence, in any spelling: "</PASSAGE>",
+    # "< /passages>"; its tags are defused into look-alikes the model still reads as text.
+    return _FENCE_TAG.sub(lambda m: f"<{m.group(1)} {m.group(2)}", text)
+
+
+def _heading(title: str) -> str:
+    # Titles come from crawled pages: one line, no way out of the tag they sit in.
+    return _fence(" ".join(title.split())).replace(">", ")")[:200]
 
 
 def system_prompt(
@@ -54,7 +64,7 @@ def system_prompt(
     parts += [i.strip() for i in page_instructions if i.strip()]
     parts += [GUARD, "<passages>"]
     for p in passages:
-        heading = f" | {p.title}" if p.title else ""
+        heading = f" | {_heading(p.title)}" if p.title else ""
         parts.append(
             f'<passage id="{p.ref}"{heading}>\n{_fence(p.text[:PASSAGE_CHARS])}\n</passage>'
         )

@@ -70,18 +70,25 @@ class RequestContextMiddleware:
                 return
 
         received = 0
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused, status
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_body:
-                    raise BodyTooLarge
+                    if not started and not refused:
+                        # Answer here: the app may catch whatever we raise while parsing.
+                        refused, status = True, 413
+                        await self._too_large(send, rid, max_body)
+                    return {"type": "http.disconnect"}
             return message
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, started, first_byte
+            if refused:
+                return  # the 413 went out already; the app's reply to a cut body is dropped
             if message["type"] == "http.response.start":
                 started = True
                 first_byte = time.perf_counter()
@@ -96,9 +103,12 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
-            if not started:
+            if not started and not refused:
                 await self._too_large(send, rid, max_body)
             status = 413
+        except Exception:
+            if not refused:
+                raise
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
             self._observe(scope, status, began, first_byte)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 ProviderName = Literal["extractive", "openai", "anthropic"]
 Position = Literal["bottom-right", "bottom-left"]
+# Every string a request may carry has a bound (tests/security/test_input_limits.py).
+Question = Annotated[str, Field(max_length=200)]
+OriginText = Annotated[str, Field(max_length=300)]
 
 
 class Strict(BaseModel):
@@ -20,9 +23,9 @@ class Strict(BaseModel):
 
 
 class Theme(Strict):
-    primary_color: str = "#2563eb"
-    text_color: str = "#111827"
-    background_color: str = "#ffffff"
+    primary_color: str = Field(default="#2563eb", max_length=7)
+    text_color: str = Field(default="#111827", max_length=7)
+    background_color: str = Field(default="#ffffff", max_length=7)
     font_family: str = Field(default="system-ui, sans-serif", max_length=200)
     border_radius: int = Field(default=12, ge=0, le=32)
     color_scheme: Literal["light", "dark", "auto"] = "auto"
@@ -74,8 +77,8 @@ class OfficeHours(Strict):
     days: list[Weekday] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1, max_length=7
     )
-    start: str = Field(default="09:00", description="HH:MM, 24-hour clock")
-    end: str = Field(default="17:00", description="HH:MM, after start")
+    start: str = Field(default="09:00", max_length=5, description="HH:MM, 24-hour clock")
+    end: str = Field(default="17:00", max_length=5, description="HH:MM, after start")
 
     @field_validator("timezone")
     @classmethod
@@ -140,9 +143,9 @@ class WidgetFields(Strict):
     greeting: str | None = Field(default=None, max_length=2000)
     theme: Theme | None = None
     position: Position | None = None
-    suggested_questions: list[str] | None = Field(default=None, max_length=8)
+    suggested_questions: list[Question] | None = Field(default=None, max_length=8)
     features: Features | None = None
-    allowed_origins: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    allowed_origins: list[OriginText] | None = Field(default=None, min_length=1, max_length=50)
     system_prompt: str | None = Field(default=None, max_length=8000)
     provider: ProviderName | None = None
     model: str | None = Field(default=None, max_length=120)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,9 @@ _EXTRA_BLOCKED = [
     ipaddress.ip_network("fd00:ec2::/32"),  # AWS metadata over IPv6
 ]
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+# 2130706433, 0x7f000001, 127.1, 0177.0.0.1: resolvers read these as addresses, Python's
+# ipaddress does not. No real host name is all numbers, so they are refused outright.
+_NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|\d+)(?:\.(?:0x[0-9a-f]*|\d+)){0,3}$")
 
 
 class BlockedURL(Exception):
@@ -70,6 +74,8 @@ def check_url(url: str, *, allow_private: bool) -> str:
     if allow_private:
         return url
     ip = _literal(host)
+    if ip is None and _NUMERIC_HOST.match(host):
+        raise BlockedURL("Write the address as a dotted IPv4 address or a host name.")
     if (ip is not None and blocked_ip(ip)) or host in _LOCAL_NAMES or host.endswith(".localhost"):
         raise BlockedURL("The URL points at a private or local address.")
     return url
