@@ -136,7 +136,8 @@
   // ---- one conversation ----------------------------------------------------------------------
   var messages = thread ? thread.querySelector('[data-messages]') : null;
   var typingNote = thread ? thread.querySelector('[data-typing]') : null;
-  var statusText = thread ? thread.querySelector('[data-status-text]') : null;
+  // The side panel (status, assignment, actions) sits beside the thread, not inside it.
+  var statusText = thread ? d.querySelector('[data-status-text]') : null;
   var streaming = {};
   var typingTimer = null;
 
@@ -178,7 +179,7 @@
 
   function markRead() { api('POST', '/api/v1/conversations/' + convId + '/read').catch(function () {}); }
 
-  var assignedText = thread ? thread.querySelector('[data-assigned]') : null;
+  var assignedText = thread ? d.querySelector('[data-assigned]') : null;
   if (thread) {
     markRead();
     var form = thread.querySelector('[data-reply]');
@@ -208,12 +209,12 @@
         if (statusText) statusText.textContent = STATUS[res.status] || res.status;
       }, function (err) { error.textContent = err.message; }).then(function () { button.disabled = false; box.focus(); });
     });
-    thread.querySelectorAll('[data-action]').forEach(function (b) {
+    d.querySelectorAll('[data-action]').forEach(function (b) {
       b.addEventListener('click', function () {
         var action = b.getAttribute('data-action');
         var body = action === 'assign' ? {} : undefined;
         if (action === 'assign-to') {
-          var pick = thread.querySelector('[data-assign-to]');
+          var pick = d.querySelector('[data-assign-to]');
           if (!pick.value) return;
           action = 'assign';
           body = { user_id: pick.value };
@@ -224,7 +225,7 @@
         }, function (err) { error.textContent = err.message; });
       });
     });
-    var pick = thread.querySelector('[data-assign-to]');
+    var pick = d.querySelector('[data-assign-to]');
     if (pick) {
       api('GET', '/api/v1/inbox/members').then(function (res) {
         res.members.forEach(function (m) {

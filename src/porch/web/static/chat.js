@@ -301,6 +301,28 @@
     });
   }
 
+  // A user the site signed (user.hash, docs/security.md) picks up their latest open
+  // conversation on any device; anything else starts a new one as before.
+  function resumeLatest() {
+    if (conv || busy || !user || !user.hash) return;
+    var who = { id: String(user.id), hash: String(user.hash) };
+    var base = 'widgets/' + WID + '/visitor/conversations';
+    request('GET', base, undefined, { 'X-Porch-User-Id': who.id, 'X-Porch-User-Hash': who.hash })
+      .then(function (res) { return res.json(); })
+      .then(function (b) {
+        var last = (b.conversations || []).filter(function (c) { return c.status !== 'closed'; })[0];
+        if (!last || conv) return;
+        return request('POST', base + '/' + last.conversation_id + '/resume', { user: who })
+          .then(function (res) { return res.json(); })
+          .then(function (c) {
+            if (conv || busy) return;
+            save({ conversation_id: c.conversation_id, visitor_token: c.visitor_token });
+            return start();
+          });
+      })
+      .catch(function () { /* not verified, or offline: nothing to resume */ });
+  }
+
   function ensureConversation() {
     if (conv) return Promise.resolve(conv);
     var body = { locale: locale.slice(0, 20) };
@@ -469,7 +491,7 @@
     }
   });
   function connect() {
-    if (!conv || socket || !w.WebSocket || wsTries > 5) return;
+    if (!conv || socket || !w.WebSocket || wsTries > 8) return;
     var url = new URL('conversations/' + conv.conversation_id + '/ws', API);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('token', conv.visitor_token);
@@ -500,7 +522,7 @@
     socket.onclose = function () {
       socket = null;
       if (!opened) wsTries++;
-      if (conv && wsTries <= 5) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, wsTries)));
+      if (conv && wsTries <= 8) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, wsTries)));
     };
   }
 
@@ -640,12 +662,13 @@
     if (m.type === 'init') {
       parentOrigin = e.origin;
       page = { page_url: m.page_url, page_title: m.page_title };
-      if (m.user && m.user.id) user = m.user;
+      if (m.user && m.user.id) { user = m.user; resumeLatest(); }
       if (m.open) input.focus();
     } else if (m.type === 'open') {
       input.focus();
     } else if (m.type === 'identify' && m.user && m.user.id) {
       user = m.user;
+      resumeLatest();
     }
   });
 
