@@ -65,6 +65,7 @@ ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/widgets/{widget_id}/context-rules"): ADMIN,
     ("DELETE", "/api/v1/widgets/{widget_id}/context-rules/{rule_id}"): ADMIN,
     ("GET", "/api/v1/widgets/{widget_id}/analytics"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/conversations.csv"): ADMIN,
     ("GET", "/api/v1/widgets/{widget_id}/usage"): ADMIN,
     ("GET", "/api/v1/usage"): ADMIN,
     ("POST", "/api/v1/api-keys"): ADMIN,

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from porch.accounts.dependencies import CurrentOwner
+from porch.accounts.dependencies import AdminScope
 from porch.deps import SessionDep, StateDep
 from porch.models.base import utcnow
 from porch.usage import counters, service
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["usage"])
 
 @router.get("/widgets/{widget_id}/usage", response_model=UsageOut)
 async def widget_usage(
-    widget_id: uuid.UUID, owner: CurrentOwner, session: SessionDep, state: StateDep
+    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
 ) -> UsageOut:
     widget = await widgets.get(session, owner.workspace_id, widget_id)
     budgets = widget_budgets(state.settings, dict(widget.limits or {}))
@@ -30,7 +30,7 @@ async def widget_usage(
 
 @router.get("/usage", response_model=WorkspaceUsageOut)
 async def workspace_usage(
-    owner: CurrentOwner, session: SessionDep, state: StateDep
+    owner: AdminScope, session: SessionDep, state: StateDep
 ) -> WorkspaceUsageOut:
     conn = await session.connection()
     budgets = workspace_budgets(state.settings)
