@@ -1,4 +1,5 @@
-"""Property-based fuzzing of every route in /openapi.json: no input gets a 5xx.
+"""Property-based fuzzing of every route in /openapi.json: no input gets a 5xx, every 4xx
+is in the error shape.
 
 Schemathesis generates valid and invalid requests from the spec and sends them to a real
 `porch serve` (signed in with an API key, so owner routes are reached too).
@@ -73,7 +74,7 @@ def test_no_input_gets_a_server_error(running: tuple[str, str], tmp_path: Path) 
             "run",
             f"{base}/openapi.json",
             "--checks",
-            "not_a_server_error",
+            "not_a_server_error,error_shape",
             "--max-examples",
             "25",
             "--header",
@@ -89,5 +90,11 @@ def test_no_input_gets_a_server_error(running: tuple[str, str], tmp_path: Path) 
         timeout=900,
         cwd=tmp_path,
         check=False,
+        # tests/security/fuzz_hooks.py adds the error_shape check.
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.security.fuzz_hooks",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        },
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

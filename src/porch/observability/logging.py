@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -29,7 +30,16 @@ _REDACTED = "[redacted]"
 _MAX_DEPTH = 5
 
 
+@functools.lru_cache(maxsize=1024)
+def _secret_key(name: str) -> bool:
+    # Field names repeat (a few dozen in all): decided once each.
+    return _SECRET_KEYS.search(name) is not None
+
+
 def _scrub_text(text: str) -> str:
+    if len(text) < 8:  # shorter than any secret shape below: the common case, skipped
+        return text
+
     def keep_prefix(match: re.Match[str]) -> str:
         prefix = match.group(1) or match.group(2) or match.group(3) or ""
         return prefix + _REDACTED
@@ -44,14 +54,14 @@ def _scrub(value: Any, depth: int = 0) -> Any:
         return value
     if isinstance(value, dict):
         return {
-            k: _REDACTED if isinstance(k, str) and _SECRET_KEYS.search(k) else _scrub(v, depth + 1)
+            k: _REDACTED if isinstance(k, str) and _secret_key(k) else _scrub(v, depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
         # Header lists: [("authorization", "Bearer …"), …]
         if len(value) == 2 and isinstance(value[0], (str, bytes)) and not isinstance(value, list):
             name = value[0].decode("latin-1") if isinstance(value[0], bytes) else value[0]
-            if _SECRET_KEYS.search(name):
+            if _secret_key(name):
                 return (value[0], _REDACTED)
         return type(value)(_scrub(v, depth + 1) for v in value)
     if isinstance(value, BaseException):
@@ -62,9 +72,11 @@ def _scrub(value: Any, depth: int = 0) -> Any:
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Last processor before rendering: no secret reaches a log line, however it was passed."""
     for key, value in list(event.items()):
-        if _SECRET_KEYS.search(key):
+        if _secret_key(key):
             event[key] = _REDACTED
-        else:
+        elif isinstance(value, str):
+            event[key] = _scrub_text(value)
+        elif isinstance(value, (dict, list, tuple, BaseException)):
             event[key] = _scrub(value)
     return event
 
