@@ -29,6 +29,7 @@ import aiohttp
 from bench.chat import recreate_database
 from bench.harness import (
     free_port,
+    log_tail,
     median,
     percentile,
     python,
@@ -198,7 +199,7 @@ def run_once(args: argparse.Namespace) -> Result:
         "PORCH_ALLOW_SIGNUP": "true",
         "PORCH_EMBEDDINGS": args.embeddings,
         "PORCH_STREAM_FLUSH_MS": str(args.flush_ms),
-        "PORCH_DATABASE_POOL_SIZE": "30",
+        "PORCH_DATABASE_POOL_SIZE": "10",
     }
     shutil.rmtree(env["PORCH_DATA_DIR"], ignore_errors=True)
     if args.database == "postgres":
@@ -244,10 +245,14 @@ def run_once(args: argparse.Namespace) -> Result:
         ],
         {**env, "PORCH_LLM_BASE_URL": f"http://127.0.0.1:{fake_port}/v1"},
     )
+    base = f"http://127.0.0.1:{porch_port}"
     try:
         wait_ready(f"http://127.0.0.1:{fake_port}/v1/models", fake)
         wait_ready(f"http://127.0.0.1:{porch_port}/ready", porch)
-        return asyncio.run(drive(args, f"http://127.0.0.1:{porch_port}", porch_port, porch.pid))
+        result = asyncio.run(drive(args, base, porch_port, porch.pid))
+        if result.streams_failed:
+            print(f"server log (last lines):\n{log_tail(porch)}")
+        return result
     finally:
         stop(porch)
         stop(fake)

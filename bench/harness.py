@@ -8,6 +8,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,21 +26,34 @@ def free_port() -> int:
 
 
 def spawn(args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    # stderr goes to a file, never a pipe: under load a server logs more than a pipe holds,
+    # and a full pipe nobody reads would block it mid-benchmark.
+    log = tempfile.NamedTemporaryFile(prefix="porch-bench-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(
         list(args),
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
+    LOGS[proc.pid] = Path(log.name)
+    log.close()
+    return proc
+
+
+LOGS: dict[int, Path] = {}
+
+
+def log_tail(proc: subprocess.Popen[bytes], size: int = 2000) -> str:
+    path = LOGS.get(proc.pid)
+    return path.read_text(errors="replace")[-size:] if path and path.exists() else ""
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"process exited: {err[-2000:]}")
+            raise RuntimeError(f"process exited: {log_tail(proc)}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -122,7 +136,8 @@ def tree_cpu_seconds(pid: int) -> float:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / TICK
+        # utime + stime, plus the CPU of children already reaped (a restarted worker)
+        total += sum(int(f) for f in fields[11:15]) / TICK
     return total
 
 

@@ -193,8 +193,17 @@ def is_database_unavailable(exc: BaseException) -> bool:
         if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
             return True
         exc = exc.orig if exc.orig is not None else exc
-    name = type(exc).__name__
-    return isinstance(exc, ConnectionError | TimeoutError) or name in _LOST_CONNECTION
+    # The driver's own error hides behind SQLAlchemy's adapted one: follow the causes.
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionError | TimeoutError):
+            return True
+        if type(seen).__name__ in _LOST_CONNECTION:
+            return True
+        seen = seen.__cause__
+    return False
 
 
 # asyncpg's and aiosqlite's names for a connection that is gone or refused.
