@@ -56,7 +56,9 @@
         });
       }
     }), function (e) {
-      warn('widget ' + id + ' is not shown: could not reach ' + apiUrl + ' (' + (e && e.message) + ').');
+      warn('widget ' + id + ' is not shown: could not reach ' + apiUrl + ' (' + (e && e.message) +
+        '). If porch is up, check that this website (' + location.origin +
+        ') is in the widget\'s allowed origins.');
     });
 
     function mount(cfg) {
