@@ -66,6 +66,15 @@ async def test_responses_carry_the_exact_origin_only_when_allowed(
         assert public.headers["vary"] == "Origin"
 
 
+async def test_an_unknown_widget_stays_readable(client: httpx.AsyncClient) -> None:
+    # No widget, no origin list to keep anyone from: the loader may read the 404 and explain.
+    missing = await client.get(
+        "/api/v1/widgets/00000000-0000-4000-8000-000000000000/public", headers={"Origin": EVIL}
+    )
+    assert missing.status_code == 404
+    assert missing.headers["access-control-allow-origin"] == EVIL
+
+
 async def test_owner_routes_get_no_cors(owner: OwnerClient) -> None:
     resp = await owner.get("/api/v1/widgets", headers={"Origin": EVIL})
     assert resp.status_code == 200

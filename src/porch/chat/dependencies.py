@@ -77,6 +77,9 @@ def check_origin(request: Request, widget: WidgetConfig) -> None:
 async def widget_for_visitor(state: State, request: Request, widget_id: uuid.UUID) -> WidgetConfig:
     widget = await state.widgets.get(widget_id)
     if widget is None:
+        origin = request.headers.get("origin")
+        if origin:
+            cors.allow(request.scope, origin)  # no widget, so no origin list to keep it from
         raise NotFound("No such widget.", code="widget_not_found")
     check_origin(request, widget)
     return widget

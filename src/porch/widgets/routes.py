@@ -86,9 +86,11 @@ async def embed(
 )
 async def public_config(widget_id: uuid.UUID, request: Request, state: StateDep) -> Response:
     config = await state.widgets.get(widget_id)
-    if config is None:
-        raise NotFound("No such widget.", code="widget_not_found")
     origin = request.headers.get("origin")
+    if config is None:
+        if origin:
+            cors.allow(request.scope, origin)  # no widget, so no origin list to keep it from
+        raise NotFound("No such widget.", code="widget_not_found")
     if not config.allows_origin(origin, request.headers.get("host")):
         # The loader reads this and adds no widget to a site the owner has not allowed.
         raise Forbidden(
