@@ -164,20 +164,19 @@ async def request(
         .where(repo.conversations.c.id == ref.id)
         .values(status="waiting_for_agent", handoff_requested_at=now, agent_active_at=now)
     )
+    # One note in the conversation, for the team; the visitor is told `text` in the reply.
     note = "The visitor asked for a person." + (f" Reason: {reason}" if reason else "")
-    stored: list[Envelope] = []
-    for content in (note, text):
-        values = system_message(ref, content)
-        await repo.insert_message(conn, values, now=now)
-        stored.append(
-            await ev.record(
-                conn,
-                ref.workspace_id,
-                ref.id,
-                ev.MESSAGE_CREATED,
-                {"message": message_json(values, now)},
-            )
+    values = system_message(ref, note)
+    await repo.insert_message(conn, values, now=now)
+    stored = [
+        await ev.record(
+            conn,
+            ref.workspace_id,
+            ref.id,
+            ev.MESSAGE_CREATED,
+            {"message": message_json(values, now)},
         )
+    ]
     stored.append(
         await ev.record(
             conn,
