@@ -141,12 +141,8 @@ def upgrade() -> None:
         _fk("webhook_deliveries", "workspace_id", "workspaces"),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_deliveries"),
     )
-    op.create_index(
-        "ix_webhook_deliveries_webhook", "webhook_deliveries", ["webhook_id", "id"]
-    )
-    op.create_index(
-        "ix_webhook_deliveries_workspace_id", "webhook_deliveries", ["workspace_id"]
-    )
+    op.create_index("ix_webhook_deliveries_webhook", "webhook_deliveries", ["webhook_id", "id"])
+    op.create_index("ix_webhook_deliveries_workspace_id", "webhook_deliveries", ["workspace_id"])
 
 
 def downgrade() -> None:
