@@ -67,6 +67,7 @@ class Limits(Strict):
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 _CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -74,9 +75,7 @@ class OfficeHours(Strict):
     """When people answer: the days and the hours (start to end) in one time zone."""
 
     timezone: str = Field(default="UTC", max_length=64, description="IANA name, e.g. Europe/Berlin")
-    days: list[Weekday] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1, max_length=7
-    )
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKDAYS), min_length=1, max_length=7)
     start: str = Field(default="09:00", max_length=5, description="HH:MM, 24-hour clock")
     end: str = Field(default="17:00", max_length=5, description="HH:MM, after start")
 
