@@ -219,6 +219,8 @@ def run_once(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         "PORCH_LLM_API_KEY": "sk-bench",
         "PORCH_LOG_LEVEL": "warning",
         "PORCH_ALLOW_SIGNUP": "true",
+        # A shared PostgreSQL refuses past its max_connections: 2 workers x (10 + 10) fit.
+        "PORCH_DATABASE_POOL_SIZE": "10",
     }
     if db_url:
         # Loopback: no TLS, as a deployment next to its database would run.
