@@ -37,14 +37,20 @@ async def optional_owner(request: Request, session: SessionDep) -> Owner | None:
 
 
 PageOwner = Annotated[Owner, Depends(page_owner)]
+
+
 class PageRole:
     """A signed-in member with at least `minimum` in the session's workspace; a page above
     their role answers 403 (an error page), like the API's `forbidden_role`."""
+
     def __init__(self, minimum: Role) -> None:
         self.minimum = minimum
+
     async def __call__(self, owner: PageOwner) -> Owner:
         check_role(owner, self.minimum)
         return owner
+
+
 PageAgent = Annotated[Owner, Depends(PageRole(Role.agent))]
 PageAdmin = Annotated[Owner, Depends(PageRole(Role.admin))]
 PageOwnerRole = Annotated[Owner, Depends(PageRole(Role.owner))]
@@ -67,6 +73,8 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 
 _TITLES = {403: "Not allowed", 404: "Not found"}
+
+
 class DashboardRoute(APIRoute):
     """Pages answer in HTML: a signed-out visitor is sent to sign in, errors get a page."""
 

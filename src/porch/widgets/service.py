@@ -68,7 +68,6 @@ async def update(
     session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID, body: WidgetFields
 ) -> Widget:
     widget = await get(session, workspace_id, widget_id)
-    _apply(widget, body.model_dump(exclude_unset=True))
     changes = body.model_dump(exclude_unset=True)
     await audit.record(session, workspace_id, "widget.updated", widget_id, fields=changes)
     _apply(widget, changes)
