@@ -17,16 +17,12 @@ from porch.accounts.routes import router as accounts_router
 from porch.accounts.team_routes import router as team_router
 from porch.analytics.routes import router as analytics_router
 from porch.audit.routes import router as audit_router
+from porch.chat.agent_routes import AgentMessages
+from porch.chat.agent_routes import router as agent_router
 from porch.chat.compat import LegacyPaths
 from porch.chat.compat import router as compat_router
 from porch.chat.identity import router as identity_router
-from porch.chat.agent_routes import AgentMessages
-from porch.chat.agent_routes import router as agent_router
 from porch.chat.inbox_routes import router as inbox_router
-from porch.realtime.hub import Realtime
-from porch.realtime.routes import router as realtime_router
-from porch.webhooks.dispatch import WebhookDispatcher
-from porch.webhooks.routes import router as webhooks_router
 from porch.chat.routes import router as chat_router
 from porch.dashboard.routes import router as dashboard_router
 from porch.db import create_engine, create_sessionmaker
@@ -45,12 +41,16 @@ from porch.observability.middleware import RequestContextMiddleware
 from porch.observability.routes import router as ops_router
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
+from porch.realtime.hub import Realtime
+from porch.realtime.routes import router as realtime_router
 from porch.security.cors import VisitorCORS
 from porch.security.headers import security_headers
 from porch.settings import Settings, load_settings
 from porch.state import State
 from porch.usage.routes import router as usage_router
 from porch.web.routes import router as web_router
+from porch.webhooks.dispatch import WebhookDispatcher
+from porch.webhooks.routes import router as webhooks_router
 from porch.widgets.cache import WidgetCache
 from porch.widgets.fastpath import PublicConfigFastPath
 from porch.widgets.routes import public_router as widgets_public_router

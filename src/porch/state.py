@@ -16,10 +16,10 @@ from porch.settings import Settings
 
 if TYPE_CHECKING:
     from porch.jobs.queue import Jobs
-    from porch.realtime.hub import Realtime
     from porch.knowledge.keyword import KeywordIndex
     from porch.knowledge.retriever import Retriever
     from porch.providers.registry import ProviderRegistry
+    from porch.realtime.hub import Realtime
     from porch.widgets.cache import WidgetCache
 
 

@@ -204,9 +204,7 @@ async def analytics_page(
         )
         problem = None
     except BadRequest as exc:
-        data = await analytics.widget_analytics(
-            session, owner.workspace_id, wid, embedder=embedder
-        )
+        data = await analytics.widget_analytics(session, owner.workspace_id, wid, embedder=embedder)
         problem = exc.message
     plots = _plots(data)
     return render.render(

@@ -204,9 +204,7 @@ async def add_source(
 
 
 @router.get("/widgets/{widget_id}/sources", response_model=SourceList)
-async def list_sources(
-    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep
-) -> SourceList:
+async def list_sources(widget_id: uuid.UUID, owner: AdminScope, session: SessionDep) -> SourceList:
     sources = await service.list_for_widget(session, owner.workspace_id, widget_id)
     return SourceList(sources=[_source_out(s) for s in sources])
 
