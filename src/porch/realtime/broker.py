@@ -4,17 +4,25 @@ Publishing never blocks the caller (the answer pipeline calls it per token): eve
 a bounded outbound queue that one task drains into pub/sub, in order, merging consecutive
 token deltas of one message into one publish. Every process (the publisher included)
 receives each event once from pub/sub and hands it to the sockets subscribed here.
+
+Ephemeral events (tokens, typing) are published only while some process has a socket on
+their workspace or conversation: each process announces what its sockets watch (at once
+when a new one joins, then every few seconds), and the others remember it for a while.
+Without this, every token of every reply crossed Redis to every process when no agent was
+looking (a thousand streams of 50 tokens: 50,000 publishes, most of a core).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+import orjson
 import structlog
 
 from porch.pubsub import PubSub
@@ -23,6 +31,10 @@ from porch.realtime.events import Envelope
 
 log = structlog.get_logger("porch.realtime")
 CHANNEL = "realtime"
+WATCH_CHANNEL = "realtime.watch"
+ANNOUNCE_SECONDS = 5.0
+# A process's announcement counts this long: three missed announcements and it is forgotten.
+WATCH_TTL_SECONDS = 3 * ANNOUNCE_SECONDS
 
 
 class Subscriber(Protocol):
@@ -39,17 +51,40 @@ class Broker:
         self._workspaces: dict[uuid.UUID, set[Subscriber]] = defaultdict(set)
         self._outbound: asyncio.Queue[Envelope] = asyncio.Queue(maxsize=outbound_max)
         self._task: asyncio.Task[None] | None = None
+        self._announcer: asyncio.Task[None] | None = None
         self._busy = False
         # Called once per durable event by the process that published it (webhooks).
         self.listeners: list[Listener] = []
+        # What other processes' sockets watch: origin -> (valid until, workspace and
+        # conversation ids).
+        self._origin = uuid.uuid4().hex
+        self._remote: dict[str, tuple[float, frozenset[uuid.UUID]]] = {}
+        self._announce_soon = asyncio.Event()
         pubsub.subscribe(CHANNEL, self._received)
+        pubsub.subscribe(WATCH_CHANNEL, self._watch_received)
 
     # ---- subscriptions -------------------------------------------------------------------
     def join_conversation(self, conversation_id: uuid.UUID, sub: Subscriber) -> None:
+        if conversation_id not in self._conversations:
+            self._announce_soon.set()
         self._conversations[conversation_id].add(sub)
 
     def join_workspace(self, workspace_id: uuid.UUID, sub: Subscriber) -> None:
+        if workspace_id not in self._workspaces:
+            self._announce_soon.set()
         self._workspaces[workspace_id].add(sub)
+
+    def watched(self, workspace_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
+        """Whether a socket anywhere would receive this conversation's ephemeral events."""
+        if workspace_id in self._workspaces or conversation_id in self._conversations:
+            return True
+        if not self._remote:
+            return False
+        now = time.monotonic()
+        return any(
+            until > now and (workspace_id in ids or conversation_id in ids)
+            for until, ids in self._remote.values()
+        )
 
     def leave(self, sub: Subscriber) -> None:
         for table in (self._conversations, self._workspaces):
@@ -66,7 +101,10 @@ class Broker:
 
     # ---- publishing ----------------------------------------------------------------------
     def publish(self, env: Envelope) -> None:
-        """Queue an event for every process; never waits. Durable ones also reach listeners."""
+        """Queue an event for every process; never waits. Durable ones also reach listeners;
+        ephemeral ones go only where a socket watches (see `watched`)."""
+        if env.id is None and not self.watched(env.workspace_id, env.conversation_id):
+            return
         try:
             self._outbound.put_nowait(env)
         except asyncio.QueueFull:
@@ -76,8 +114,13 @@ class Broker:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._pump(), name="porch-realtime")
+        self._announcer = asyncio.create_task(self._announce(), name="porch-realtime-watch")
 
     async def aclose(self) -> None:
+        if self._announcer is not None:
+            self._announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announcer
         if self._task is None:
             return
         # Let what is queued go out first (for at most two seconds), then stop.
@@ -127,6 +170,36 @@ class Broker:
                 env.at,
             )
         return env, other
+
+    async def _announce(self) -> None:
+        """Tell the other processes what this one's sockets watch: at once when a new
+        workspace or conversation gains a socket, and every ANNOUNCE_SECONDS while any do."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._announce_soon.wait(), ANNOUNCE_SECONDS)
+            self._announce_soon.clear()
+            ids = [*self._workspaces, *self._conversations]
+            if not ids:
+                continue
+            payload = orjson.dumps({"origin": self._origin, "ids": [i.hex for i in ids]})
+            try:
+                await self._pubsub.publish(WATCH_CHANNEL, payload)
+            except Exception:
+                log.warning("realtime_announce_failed")
+
+    async def _watch_received(self, raw: bytes) -> None:
+        try:
+            body = orjson.loads(raw)
+            origin = str(body["origin"])
+            ids = frozenset(uuid.UUID(hex=i) for i in body["ids"])
+        except Exception:
+            log.warning("realtime_bad_watch")
+            return
+        if origin != self._origin:
+            self._remote[origin] = (time.monotonic() + WATCH_TTL_SECONDS, ids)
+            now = time.monotonic()
+            for gone in [o for o, (until, _) in self._remote.items() if until <= now]:
+                del self._remote[gone]
 
     # ---- receiving -----------------------------------------------------------------------
     async def _received(self, raw: bytes) -> None:

@@ -69,5 +69,8 @@ class Realtime:
         type_: str,
         data: dict[str, Any],
     ) -> None:
-        """An ephemeral event (token, typing): published, never stored."""
+        """An ephemeral event (token, typing): published, never stored; dropped at once
+        (before building anything) when no socket anywhere watches the conversation."""
+        if not self.broker.watched(workspace_id, conversation_id):
+            return
         self.broker.publish(Envelope(None, type_, workspace_id, conversation_id, data))
