@@ -99,3 +99,43 @@ async def test_database_restart_under_load(
     missing = [pair for pair in accepted if not set(pair) <= stored]
     assert not missing, missing
     assert all(uuid.UUID(a) and uuid.UUID(b) for a, b in accepted)
+
+
+async def test_sockets_refused_with_503_while_the_database_is_away(
+    owner: OwnerClient, client: httpx.AsyncClient, app: FastAPI, pg_proxy: CuttableProxy
+) -> None:
+    """Under uvicorn the handshake gets 503 + Retry-After; a server without denial
+    responses (the in-process test transport) closes it with 1013, "try again later"."""
+    from httpx_ws import WebSocketDisconnect, WebSocketUpgradeError
+
+    from tests.realtime.kit import inbox_socket, visitor_socket
+
+    def leaf(exc: BaseException) -> BaseException:
+        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]
+        return exc
+
+    w = await make_widget(owner)
+    v = await start_conversation(client, w["id"])
+    await pg_proxy.cut()
+    try:
+        for connect in (
+            lambda: visitor_socket(app, v.conversation_id, v.token),
+            lambda: inbox_socket(app, owner),
+        ):
+            refusal: BaseException | None = None
+            try:
+                async with connect():
+                    pass
+            except BaseException as exc:  # the transport wraps it in an exception group
+                refusal = leaf(exc)
+            if isinstance(refusal, WebSocketUpgradeError):
+                assert refusal.response.status_code == 503
+                assert refusal.response.headers["retry-after"].isdigit()
+            else:
+                assert isinstance(refusal, WebSocketDisconnect), repr(refusal)
+                assert refusal.code == 1013, refusal
+    finally:
+        await pg_proxy.restore()
+    async with visitor_socket(app, v.conversation_id, v.token) as ws:
+        assert (await ws.receive_json(timeout=10))["type"] == "ready"

@@ -9,25 +9,63 @@ agents on the inbox socket add `"conversation_id"` to typing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Query, WebSocket
 from starlette.websockets import WebSocketState
 
 from porch.chat import repository as repo
+from porch.errors import DATABASE_RETRY_AFTER, error_response, is_database_unavailable
 from porch.realtime import auth
 from porch.realtime import events as ev
 from porch.realtime.connection import Connection
 from porch.state import State
 
 router = APIRouter(prefix="/api/v1", tags=["realtime"])
+log = structlog.get_logger("porch.realtime")
 AUTH_WAIT_SECONDS = 10.0
 TYPING_EVERY = 1.0
 CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
 CLOSE_UNAUTHORIZED = 4401
+
+Socket = Callable[..., Awaitable[None]]
+
+
+def database_guard(endpoint: Socket) -> Socket:
+    """A database that is away answers a socket as it answers HTTP: 503 with Retry-After at
+    the handshake (close 1013, "try again later", once open), never a 500."""
+
+    @functools.wraps(endpoint)
+    async def guarded(websocket: WebSocket, *args: Any, **kwargs: Any) -> None:
+        try:
+            await endpoint(websocket, *args, **kwargs)
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            log.warning("database_unavailable", error=type(exc).__name__, socket=True)
+            if websocket.application_state == WebSocketState.CONNECTING:
+                denial = error_response(
+                    503,
+                    "database_unavailable",
+                    "The database is unreachable for a moment; please retry shortly.",
+                    str(websocket.scope.get("state", {}).get("request_id", "")),
+                    {"Retry-After": str(DATABASE_RETRY_AFTER)},
+                )
+                try:
+                    await websocket.send_denial_response(denial)
+                    return
+                except RuntimeError:
+                    pass  # a server without denial responses: a close code says it instead
+            if websocket.application_state != WebSocketState.DISCONNECTED:
+                await websocket.close(CLOSE_TRY_AGAIN, "database unavailable, retry shortly")
+
+    return guarded
 
 LastEventId = Annotated[
     int | None, Query(ge=0, description="Resume: send stored events after this id first")
@@ -35,6 +73,7 @@ LastEventId = Annotated[
 
 
 @router.websocket("/conversations/{conversation_id}/ws")
+@database_guard
 async def conversation_socket(
     websocket: WebSocket,
     conversation_id: uuid.UUID,
@@ -97,6 +136,7 @@ async def conversation_socket(
 
 
 @router.websocket("/inbox/ws")
+@database_guard
 async def inbox_socket(websocket: WebSocket, last_event_id: LastEventId = None) -> None:
     """Every event of the agent's workspace: new conversations, messages, tokens, typing."""
     state: State = websocket.app.state.porch
