@@ -32,6 +32,18 @@ def _status_data(c: Conversation, names: dict[uuid.UUID, str]) -> dict[str, obje
     }
 
 
+async def _updated(
+    session: AsyncSession, realtime: Realtime, c: Conversation, **extra: object
+) -> dict[uuid.UUID, str]:
+    """Tell sockets (once committed) the conversation's status, assignee and unread count;
+    returns the assignee's display name by id."""
+    names = await agent_names(session, {c.assigned_user_id})
+    await realtime.emit_after_commit(
+        session, c.workspace_id, c.id, ev.CONVERSATION_UPDATED, {**_status_data(c, names), **extra}
+    )
+    return names
+
+
 async def reply(
     session: AsyncSession,
     realtime: Realtime,
@@ -85,14 +97,7 @@ async def reply(
         },
     )
     if before != (conversation.status, conversation.assigned_user_id):
-        names = await agent_names(session, {conversation.assigned_user_id})
-        await realtime.emit_after_commit(
-            session,
-            workspace_id,
-            conversation.id,
-            ev.CONVERSATION_UPDATED,
-            _status_data(conversation, names),
-        )
+        await _updated(session, realtime, conversation)
     return _message(message), conversation
 
 
@@ -121,14 +126,7 @@ async def assign(
     else:
         conversation.assigned_user_id = None
     await session.flush()
-    names = await agent_names(session, {conversation.assigned_user_id})
-    await realtime.emit_after_commit(
-        session,
-        workspace_id,
-        conversation.id,
-        ev.CONVERSATION_UPDATED,
-        _status_data(conversation, names),
-    )
+    names = await _updated(session, realtime, conversation)
     return conversation, names.get(to_user) if to_user else None
 
 
@@ -141,13 +139,7 @@ async def release(
         conversation.status = "open"
         conversation.agent_active_at = None
         await session.flush()
-        await realtime.emit_after_commit(
-            session,
-            workspace_id,
-            conversation.id,
-            ev.CONVERSATION_UPDATED,
-            {**_status_data(conversation, {}), "reason": "released"},
-        )
+        await _updated(session, realtime, conversation, reason="released")
     return conversation
 
 
@@ -158,14 +150,7 @@ async def mark_read(
     if conversation.unread_count:
         conversation.unread_count = 0
         await session.flush()
-        names = await agent_names(session, {conversation.assigned_user_id})
-        await realtime.emit_after_commit(
-            session,
-            workspace_id,
-            conversation.id,
-            ev.CONVERSATION_UPDATED,
-            _status_data(conversation, names),
-        )
+        await _updated(session, realtime, conversation)
     return conversation
 
 
