@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -24,7 +24,10 @@ from porch.dashboard import charts, render
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep, StateDep
 from porch.errors import BadRequest, NotFound
+from porch.settings import Settings
 from porch.usage import service as usage_service
+from porch.webhooks import service as webhooks
+from porch.webhooks.schemas import EVENT_NAMES, DeliveryOut
 from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=DashboardRoute)
@@ -224,6 +227,47 @@ async def analytics_page(
 async def api_keys_page(request: Request, owner: PageAdmin, session: SessionDep) -> Response:
     keys = await accounts.list_api_keys(session, owner)
     return render.render(request, "api_keys.html", owner=owner, keys=keys, nav="keys")
+
+
+@router.get("/webhooks")
+async def webhooks_page(request: Request, owner: PageAdmin, session: SessionDep) -> Response:
+    hooks = [webhooks.to_out(h) for h in await webhooks.list_all(session, owner.workspace_id)]
+    return render.render(
+        request,
+        "webhooks.html",
+        owner=owner,
+        hooks=hooks,
+        events=EVENT_NAMES,
+        limit=webhooks.MAX_PER_WORKSPACE,
+        nav="webhooks",
+    )
+
+
+@router.get("/webhooks/{webhook_id}")
+async def webhook_page(
+    webhook_id: str, request: Request, owner: PageAdmin, session: SessionDep, settings: SettingsDep
+) -> Response:
+    wid = _id(webhook_id, "webhook")
+    hook = webhooks.to_out(await webhooks.get(session, owner.workspace_id, wid))
+    log = await webhooks.deliveries(session, owner.workspace_id, wid)
+    return render.render(
+        request,
+        "webhooks_log.html",
+        owner=owner,
+        hook=hook,
+        deliveries=[(d, _next_retry(d, settings)) for d in log],
+        shown=webhooks.DELIVERIES_SHOWN,
+        nav="webhooks",
+    )
+
+
+def _next_retry(delivery: DeliveryOut, settings: Settings) -> datetime | None:
+    """When a pending delivery is tried again: the backoff of webhooks/delivery.py without
+    its ±20% jitter (the job sleeps in memory; no row holds the exact time)."""
+    if delivery.status != "pending" or not delivery.attempts or not delivery.last_attempt_at:
+        return None
+    wait = settings.webhook_retry_seconds * 2 ** (delivery.attempts - 1)
+    return delivery.last_attempt_at + timedelta(seconds=wait)
 
 
 @router.get("/team")
