@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
@@ -12,12 +13,18 @@ import structlog
 log = structlog.get_logger("porch.pubsub")
 
 Handler = Callable[[bytes], Awaitable[None]]
+# Runs after the subscription comes back from an outage: messages published meanwhile are lost.
+ReconnectHandler = Callable[[], Awaitable[None]]
 
 
 class PubSub(Protocol):
     async def publish(self, channel: str, data: bytes) -> None: ...
 
     def subscribe(self, channel: str, handler: Handler) -> None: ...
+
+    def on_reconnect(self, handler: ReconnectHandler) -> None:
+        """Call `handler` whenever delivery resumes after a gap in which messages were lost."""
+        ...
 
     async def start(self) -> None: ...
 
@@ -29,6 +36,7 @@ class LocalPubSub:
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._reconnect: list[ReconnectHandler] = []
 
     async def publish(self, channel: str, data: bytes) -> None:
         for handler in list(self._handlers.get(channel, ())):
@@ -40,21 +48,42 @@ class LocalPubSub:
     def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers[channel].append(handler)
 
+    def on_reconnect(self, handler: ReconnectHandler) -> None:
+        # In one process nothing is ever lost, so these never run here; RedisPubSub runs them.
+        self._reconnect.append(handler)
+
+    async def _reconnected(self) -> None:
+        for handler in list(self._reconnect):
+            try:
+                await handler()
+            except Exception:
+                log.exception("pubsub_reconnect_handler_failed")
+
     async def start(self) -> None:
         return None
 
     async def aclose(self) -> None:
         self._handlers.clear()
+        self._reconnect.clear()
 
 
 class RedisPubSub(LocalPubSub):
-    """Publishes through Redis so every process's handlers run; reconnects when Redis returns."""
+    """Publishes through Redis so every process's handlers run; reconnects when Redis returns.
+
+    Whenever the subscription comes back after its connection dropped, the reconnect hooks
+    run: messages published in the gap are gone, and caches fed by them must not trust
+    themselves. A client with a retry policy reconnects and subscribes again inside redis-py,
+    without raising to us, so the hooks ride on its connect callback as well as on our loop.
+    """
 
     def __init__(self, redis: Any) -> None:
         super().__init__()
         self._redis = redis
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        # False from when the listener gives up on its connection (after redis-py's own
+        # retries) until it has subscribed anew.
+        self.listening = False
 
     async def publish(self, channel: str, data: bytes) -> None:
         try:
@@ -69,20 +98,38 @@ class RedisPubSub(LocalPubSub):
         # swallow the cancellation, so the connect is awaited here, not inside the task.
         first = None
         try:
-            first = self._redis.pubsub()
-            await first.psubscribe("porch:*")
+            first = await self._subscribe()
         except Exception:
             log.warning("pubsub_unavailable_at_start")
             first = None
         self._task = asyncio.create_task(self._listen(first), name="porch-pubsub")
+
+    async def _subscribe(self) -> Any:
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.psubscribe("porch:*")
+        except Exception:
+            await self._abandon(pubsub)
+            raise
+        # From now on every reconnect of this connection (redis-py's own retries included)
+        # runs the hooks; the callback runs after redis-py's own, which subscribes again.
+        pubsub.connection.register_connect_callback(self._connection_made)
+        self.listening = True
+        return pubsub
+
+    async def _connection_made(self, connection: Any) -> None:
+        log.info("pubsub_resubscribed")
+        await self._reconnected()
 
     async def _listen(self, pubsub: Any) -> None:
         delay = 0.5
         while not self._closing:
             try:
                 if pubsub is None:
-                    pubsub = self._redis.pubsub()
-                    await pubsub.psubscribe("porch:*")
+                    pubsub = await self._subscribe()
+                    # Subscribed anew (or for the first time after starting without Redis).
+                    # After subscribing, so nothing published from here on is missed.
+                    await self._connection_made(pubsub.connection)
                 delay = 0.5
                 async for msg in _messages(pubsub):
                     channel = msg["channel"].decode()[len("porch:") :]
@@ -93,10 +140,22 @@ class RedisPubSub(LocalPubSub):
                 # redis-py may turn a cancellation during connect into an error; hence _closing.
                 if self._closing:
                     return
+                self.listening = False
                 log.warning("pubsub_listen_failed", retry_in=delay)
+                await self._abandon(pubsub)
                 pubsub = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _abandon(self, pubsub: Any) -> None:
+        """Let go of a broken subscription: its connection back to the pool, without our hook."""
+        if pubsub is None:
+            return
+        connection = getattr(pubsub, "connection", None)
+        if connection is not None:
+            connection.deregister_connect_callback(self._connection_made)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(pubsub.aclose(), timeout=2)
 
     async def aclose(self) -> None:
         self._closing = True

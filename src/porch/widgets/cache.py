@@ -1,8 +1,9 @@
 """Widget configs kept in memory, shared by the chat path and the public config route.
 
 A change anywhere publishes `widget.changed`; every process drops its copy, so a stale
-config lives at most as long as pub/sub delivery. Concurrent misses for one widget share
-one database read.
+config lives at most as long as pub/sub delivery. When pub/sub reconnects after an outage,
+the changes published in the gap are lost, so every process drops every config and reads
+the database again. Concurrent misses for one widget share one database read.
 """
 
 from __future__ import annotations
@@ -107,7 +108,11 @@ class WidgetCache:
         self._entries: dict[uuid.UUID, WidgetConfig | None] = {}
         self._loading: dict[uuid.UUID, asyncio.Future[WidgetConfig | None]] = {}
         self._max = max_entries
+        # Bumped by every invalidation: a load that started before one may have read the old
+        # row, so its result is handed to its waiters but not kept.
+        self._generation = 0
         pubsub.subscribe(CHANNEL, self._on_changed)
+        pubsub.on_reconnect(self._on_reconnect)
 
     def peek(self, widget_id: uuid.UUID | None) -> WidgetConfig | None:
         """The cached config, without loading: None when absent, unknown or not cached."""
@@ -123,6 +128,7 @@ class WidgetCache:
             return await asyncio.shield(pending)
         future: asyncio.Future[WidgetConfig | None] = asyncio.get_running_loop().create_future()
         self._loading[widget_id] = future
+        generation = self._generation
         try:
             config = await self._load(widget_id)
         except BaseException as exc:
@@ -130,10 +136,13 @@ class WidgetCache:
             future.exception()  # mark retrieved: waiters re-raise it, nobody logs it as lost
             raise
         finally:
-            self._loading.pop(widget_id, None)
-        if len(self._entries) >= self._max:
-            self._entries.pop(next(iter(self._entries)))
-        self._entries[widget_id] = config
+            # Only our own: an invalidation may have let a newer load take the slot.
+            if self._loading.get(widget_id) is future:
+                del self._loading[widget_id]
+        if generation == self._generation:
+            if len(self._entries) >= self._max:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[widget_id] = config
         future.set_result(config)
         return config
 
@@ -146,8 +155,23 @@ class WidgetCache:
 
     async def changed(self, widget_id: uuid.UUID) -> None:
         """Call after committing a change to a widget: every process forgets it."""
-        self._entries.pop(widget_id, None)
+        self._forget(widget_id)
         await self._pubsub.publish(CHANNEL, widget_id.bytes)
 
+    def clear(self) -> None:
+        """Forget every config (and any load in flight): the next request reads the database."""
+        self._generation += 1
+        self._entries.clear()
+        self._loading.clear()
+
+    def _forget(self, widget_id: uuid.UUID) -> None:
+        self._generation += 1
+        self._entries.pop(widget_id, None)
+        # A load in flight may have read the row before the change: later misses load anew.
+        self._loading.pop(widget_id, None)
+
     async def _on_changed(self, data: bytes) -> None:
-        self._entries.pop(uuid.UUID(bytes=data), None)
+        self._forget(uuid.UUID(bytes=data))
+
+    async def _on_reconnect(self) -> None:
+        self.clear()
