@@ -111,6 +111,8 @@ class WidgetCache:
         # Bumped by every invalidation: a load that started before one may have read the old
         # row, so its result is handed to its waiters but not kept.
         self._generation = 0
+        # Appended to what this cache publishes, to know its own message when it comes back.
+        self._sender = uuid.uuid4().bytes
         pubsub.subscribe(CHANNEL, self._on_changed)
         pubsub.on_reconnect(self._on_reconnect)
 
@@ -156,7 +158,7 @@ class WidgetCache:
     async def changed(self, widget_id: uuid.UUID) -> None:
         """Call after committing a change to a widget: every process forgets it."""
         self._forget(widget_id)
-        await self._pubsub.publish(CHANNEL, widget_id.bytes)
+        await self._pubsub.publish(CHANNEL, widget_id.bytes + self._sender)
 
     def clear(self) -> None:
         """Forget every config (and any load in flight): the next request reads the database."""
@@ -171,7 +173,11 @@ class WidgetCache:
         self._loading.pop(widget_id, None)
 
     async def _on_changed(self, data: bytes) -> None:
-        self._forget(uuid.UUID(bytes=data))
+        if data[16:] == self._sender:
+            # Our own change, forgotten in changed(): forgetting again would throw away loads
+            # that already read the new row.
+            return
+        self._forget(uuid.UUID(bytes=data[:16]))
 
     async def _on_reconnect(self) -> None:
         self.clear()
