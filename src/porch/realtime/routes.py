@@ -67,6 +67,7 @@ def database_guard(endpoint: Socket) -> Socket:
 
     return guarded
 
+
 LastEventId = Annotated[
     int | None, Query(ge=0, description="Resume: send stored events after this id first")
 ]
