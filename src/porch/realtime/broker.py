@@ -25,6 +25,7 @@ from typing import Protocol
 import orjson
 import structlog
 
+from porch.errors import is_database_unavailable
 from porch.pubsub import PubSub
 from porch.realtime import events as ev
 from porch.realtime.events import Envelope
@@ -145,8 +146,13 @@ class Broker:
                 if env.id is not None:
                     for listener in self.listeners:
                         await listener(env)
-            except Exception:
-                log.exception("realtime_publish_failed", type=env.type)
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    # A listener (webhooks) met a database that is away: expected during an
+                    # outage, and the event is already stored; no traceback for it.
+                    log.warning("realtime_listener_database_unavailable", type=env.type)
+                else:
+                    log.exception("realtime_publish_failed", type=env.type)
 
     def _merge_deltas(self, env: Envelope) -> tuple[Envelope, Envelope | None]:
         """The deltas already waiting for the same message, as one; and the next other event."""
