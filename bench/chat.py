@@ -31,6 +31,7 @@ from bench.harness import (
     percentile,
     python,
     spawn,
+    start_fake_model,
     stop,
     tree_cpu_seconds,
     wait_ready,
@@ -177,21 +178,8 @@ def start_pair(
     args: argparse.Namespace, env: dict[str, str], latency_ms: float, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], str]:
     """A fake OpenAI server (zero latency, or paced per token) and porch pointed at it."""
-    fake_port, porch_port = free_port(), free_port()
-    fake = spawn(
-        [
-            python(),
-            "-m",
-            "tests.fakes.openai_server",
-            "--port",
-            str(fake_port),
-            "--tokens",
-            str(args.tokens),
-            "--latency-ms",
-            str(latency_ms),
-            "--stamp",
-        ]
-    )
+    fake, fake_port = start_fake_model(args.tokens, latency_ms)
+    porch_port = free_port()
     porch = spawn(
         [
             python(),

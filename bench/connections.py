@@ -34,6 +34,7 @@ from bench.harness import (
     percentile,
     python,
     spawn,
+    start_fake_model,
     stop,
     tree_cpu_seconds,
     tree_rss_kb,
@@ -210,21 +211,8 @@ def run_once(args: argparse.Namespace) -> Result:
         import redis
 
         redis.Redis.from_url(REDIS).flushdb()
-    fake_port, porch_port = free_port(), free_port()
-    fake = spawn(
-        [
-            python(),
-            "-m",
-            "tests.fakes.openai_server",
-            "--port",
-            str(fake_port),
-            "--tokens",
-            str(args.tokens),
-            "--latency-ms",
-            str(args.latency_ms),
-            "--stamp",
-        ]
-    )
+    fake, fake_port = start_fake_model(args.tokens, args.latency_ms)
+    porch_port = free_port()
     if args.database == "postgres":  # migrate once, not in every worker at the same time
         import subprocess
 

@@ -151,3 +151,24 @@ def tree_rss_kb(pid: int) -> int:
         except OSError:
             continue
     return total
+
+
+def start_fake_model(tokens: int, latency_ms: float) -> tuple[subprocess.Popen[bytes], int]:
+    """The fake OpenAI-compatible server, pacing `tokens` tokens `latency_ms` apart and
+    stamping its first one with its monotonic clock; returns the process and its port."""
+    port = free_port()
+    proc = spawn(
+        [
+            python(),
+            "-m",
+            "tests.fakes.openai_server",
+            "--port",
+            str(port),
+            "--tokens",
+            str(tokens),
+            "--latency-ms",
+            str(latency_ms),
+            "--stamp",
+        ]
+    )
+    return proc, port

@@ -200,7 +200,9 @@ async def grow_widget(app: Any, source_widget: str, size: int) -> uuid.UUID:
     of the same kind), written through the same store functions ingestion uses."""
     state = app.state.porch
     async with state.sessionmaker() as session:
-        existing = await session.scalar(select(Widget.id).where(Widget.name == f"grown-{size}"))
+        existing: uuid.UUID | None = await session.scalar(
+            select(Widget.id).where(Widget.name == f"grown-{size}")
+        )
         if existing is not None:
             return existing  # kept from an earlier run with the same --data-dir
         rows = (
@@ -231,7 +233,7 @@ async def grow_widget(app: Any, source_widget: str, size: int) -> uuid.UUID:
         source_id = src.id
     written = 0
     while written < size:
-        batch = []
+        batch: list[NewChunk] = []
         for c in rows:
             if written + len(batch) >= size:
                 break
