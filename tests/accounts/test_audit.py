@@ -15,7 +15,7 @@ async def test_owner_actions_recorded_newest_first_without_values(
     owner: OwnerClient, app: FastAPI
 ) -> None:
     widget = await make_widget(owner, name="Help")
-    secret_prompt = "You are the Acme bot. Internal code 4242."
+    secret_prompt = "You are the Acme bot. Internal code kumquat-pelican."
     patched = await owner.patch(
         f"/api/v1/widgets/{widget['id']}", json={"system_prompt": secret_prompt, "title": "Hi"}
     )
@@ -58,7 +58,7 @@ async def test_owner_actions_recorded_newest_first_without_values(
     deleted = by_action["widget.deleted"]
     assert deleted["actor"]["via"] == "api_key" and deleted["actor"]["api_key_id"]
     # Names of fields, never their values, never keys or tokens.
-    assert secret_prompt not in log.text and key not in log.text and "4242" not in log.text
+    assert secret_prompt not in log.text and key not in log.text and "kumquat" not in log.text
 
     # Paged: newest first, the cursor continues where the page ended.
     first = (await owner.get("/api/v1/audit-log?limit=4")).json()
