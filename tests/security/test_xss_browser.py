@@ -19,10 +19,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 sync_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
-from tests.web.browser import CHROMIUM_ARGS, HostPage, Owner, PorchServer  # noqa: E402
-from tests.web.ui import CHROMIUM, ask, last_answer, open_widget  # noqa: E402
+from tests.web.browser import HostPage, Owner, PorchServer  # noqa: E402
+from tests.web.ui import ask, last_answer, open_widget  # noqa: E402
 
 IMG = '<img src=x onerror="window.__xss=1;alert(1)">'
 SCRIPT = "<script>window.__xss=2;alert(2)</script>"
@@ -103,25 +103,6 @@ def _wait_ready(owner: Owner, sid: str) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("the crawl never finished")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    yield pg
-    context.close()
 
 
 def _assert_inert(page: Page, dialogs: list[str]) -> None:
