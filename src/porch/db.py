@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,11 +26,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (a message's sources, an event's data) are written and read on every message:
+# orjson does it in a fraction of the standard library's time, with the same output.
+_JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=False)
+        engine = create_async_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=False, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -44,6 +54,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # A connect that hangs (database restarting) fails in seconds and becomes a 503,
         # rather than holding the request for asyncpg's default minute.
         connect_args={"server_settings": {"application_name": "porch"}, "timeout": 5},
+        **_JSON,
     )
 
 
