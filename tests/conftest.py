@@ -76,7 +76,13 @@ def settings(
     overrides: dict[str, Any] = dict(
         getattr(request.node.get_closest_marker("settings"), "kwargs", {})
     )
-    base: dict[str, Any] = {"data_dir": tmp_path, "log_json": False, "log_level": "warning"}
+    # gc_young_threshold 0: a full collection and a freeze per test's app would only cost time.
+    base: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "log_json": False,
+        "log_level": "warning",
+        "gc_young_threshold": 0,
+    }
     if backend == "postgres":
         url = request.getfixturevalue("pg_url")
         return Settings(**base, database_url=url, redis_url=REDIS_URL, **overrides)

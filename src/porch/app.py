@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
-from porch import __version__, drain
+from porch import __version__, drain, gc_tuning
 from porch.accounts.routes import router as accounts_router
 from porch.accounts.team_routes import router as team_router
 from porch.analytics.routes import router as analytics_router
@@ -109,6 +109,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Durable events become webhook deliveries in the process that published them.
     realtime.broker.listeners.append(WebhookDispatcher(settings, sessionmaker, pubsub, jobs))
     await realtime.start()
+    gc_tuning.settle(settings.gc_young_threshold)
     log.info(
         "started",
         version=__version__,

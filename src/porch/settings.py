@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     )
     # Milliseconds a token may wait for the next ones to share its SSE event; 0 sends at once.
     stream_flush_ms: float = Field(default=0, ge=0, le=1000)
+    # Objects a worker may allocate between young-generation garbage collections; at start-up
+    # everything loaded so far is also frozen out of collection. 0 keeps Python's defaults.
+    gc_young_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
     # Hours without a message after which a visitor token stops working (401
     # visitor_token_expired); each message the conversation gets keeps it alive.
     visitor_token_idle_hours: int = Field(default=24 * 30, ge=1, le=24 * 3650)
