@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from porch.chat import handoff
 from porch.chat import repository as repo
 from porch.chat.events import Done, Event, HandoffOffered, SourcesFound, Token
@@ -22,23 +24,24 @@ Emit = Any  # Callable[[Event], None]; the pipeline's type, without importing it
 
 
 async def visitor_message(
-    state: State, ref: ConversationRef, message_id: Any, content: str
+    state: State, conn: AsyncConnection, ref: ConversationRef, message_id: Any, content: str
 ) -> bool:
-    """Publish the visitor's stored message; True when a person has the conversation."""
+    """Publish the visitor's stored message; True when a person has the conversation.
+
+    `conn` is an autocommit connection: the event is durable before it is published."""
     now = utcnow()
-    async with state.autocommit.connect() as conn:
-        await state.realtime.emit(
-            conn,
-            ref.workspace_id,
-            ref.id,
-            ev.MESSAGE_CREATED,
-            {
-                "message": handoff.message_json(
-                    {"id": message_id, "role": "user", "content": content}, now
-                )
-            },
-        )
-        quiet, resumed = await handoff.assistant_quiet(conn, ref)
+    await state.realtime.emit(
+        conn,
+        ref.workspace_id,
+        ref.id,
+        ev.MESSAGE_CREATED,
+        {
+            "message": handoff.message_json(
+                {"id": message_id, "role": "user", "content": content}, now
+            )
+        },
+    )
+    quiet, resumed = await handoff.assistant_quiet(conn, ref)
     if resumed is not None:
         state.realtime.broker.publish(resumed)
     return quiet
@@ -74,37 +77,38 @@ class Relay:
         elif isinstance(event, Done):
             self._done = event
 
-    async def finish(self) -> None:
-        """Publish the stored reply; offer a person when the widget's mode says so."""
+    async def finish(self, conn: AsyncConnection) -> None:
+        """Publish the stored reply; offer a person when the widget's mode says so.
+
+        `conn` is the autocommit connection the reply was stored on."""
         done, acc = self._done, self._acc
         if done is None or done.message_id is None:
             return
         at = done.created_at or utcnow()
-        async with self._state.autocommit.connect() as conn:
-            await self._state.realtime.emit(
-                conn,
-                *self._scope,
-                ev.MESSAGE_CREATED,
-                {
-                    "message": handoff.message_json(
-                        {
-                            "id": done.message_id,
-                            "role": "assistant",
-                            "content": done.content,
-                            "status": done.status,
-                            "sources": self._sources,
-                        },
-                        at,
-                    )
-                },
-            )
-            text = await handoff.offer(
-                conn,
-                acc.conversation,
-                acc.widget,
-                question=acc.question,
-                answered=bool(self._sources),
-            )
+        await self._state.realtime.emit(
+            conn,
+            *self._scope,
+            ev.MESSAGE_CREATED,
+            {
+                "message": handoff.message_json(
+                    {
+                        "id": done.message_id,
+                        "role": "assistant",
+                        "content": done.content,
+                        "status": done.status,
+                        "sources": self._sources,
+                    },
+                    at,
+                )
+            },
+        )
+        text = await handoff.offer(
+            conn,
+            acc.conversation,
+            acc.widget,
+            question=acc.question,
+            answered=bool(self._sources),
+        )
         if text is not None:
             self._emit(HandoffOffered(text))
 

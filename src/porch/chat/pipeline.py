@@ -93,7 +93,8 @@ async def accept(
         ]
     )
     user_message_id = uuid7()
-    # One autocommit INSERT: durable when it returns, and the trigger counts it.
+    # Autocommit statements on one connection: the INSERT is durable when it returns (and
+    # its trigger counts it), the counters are bumped, and agents see the question at once.
     async with state.autocommit.connect() as conn:
         await repo.insert_message(
             conn,
@@ -110,8 +111,8 @@ async def accept(
             now=utcnow(),
         )
         spent = await budgets.count_message(state, conn, widget)
-    # Agents see the question at once; a person's conversation gets no assistant reply.
-    quiet = await live.visitor_message(state, conversation, user_message_id, question)
+        # A person's conversation gets no assistant reply.
+        quiet = await live.visitor_message(state, conn, conversation, user_message_id, question)
     message_id = None if quiet else uuid7()
     return Accepted(conversation, widget, question, user_message_id, message_id, spent)
 
@@ -229,7 +230,6 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
         else:
             relay = live.Relay(state, accepted, queue.put_nowait)
             await _answer(state, accepted, accepted.message_id, relay)
-            await relay.finish()
     except Exception as exc:
         log.exception("answer_failed", conversation_id=str(accepted.conversation.id))
         # The question is stored; the visitor learns whether asking again soon makes sense.
@@ -240,7 +240,7 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
         queue.put_nowait(None)
 
 
-async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit) -> None:
+async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: live.Relay) -> None:
     began = time.perf_counter()
     widget = acc.widget
     async with state.autocommit.connect() as conn:
@@ -262,7 +262,7 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
         temperature=widget.temperature,
         max_tokens=widget.max_tokens,
     )
-    reply = _Reply(emit, began)
+    reply = _Reply(relay, began)
     try:
         await reply.consume(model, request)
     except ProviderUnavailable as exc:
@@ -313,27 +313,29 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit
             completion_tokens=usage.completion_tokens,
             cost_usd=cost,
         )
-    state.metrics.messages.labels(reply.status).inc()
-    if reply.status == "failed":
-        emit(
-            Failed(
-                reply.error_code or "provider_error",
-                "The answer was interrupted. Please ask again.",
+        state.metrics.messages.labels(reply.status).inc()
+        if reply.status == "failed":
+            relay(
+                Failed(
+                    reply.error_code or "provider_error",
+                    "The answer was interrupted. Please ask again.",
+                )
+            )
+            return
+        relay(SourcesFound(sources))
+        relay(
+            Done(
+                message_id,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                latency_ms,
+                reply.status,
+                reply.text,
+                created_at,
             )
         )
-        return
-    emit(SourcesFound(sources))
-    emit(
-        Done(
-            message_id,
-            usage.prompt_tokens,
-            usage.completion_tokens,
-            latency_ms,
-            reply.status,
-            reply.text,
-            created_at,
-        )
-    )
+        # The visitor has the whole reply; agents get the stored message on the same connection.
+        await relay.finish(conn)
 
 
 async def _answer_spent(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit) -> None:
