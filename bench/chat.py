@@ -39,6 +39,11 @@ from bench.harness import (
 )
 
 PG = os.environ.get("PORCH_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+# The client's pool hands an idle connection to whichever visitor asks next. httpx keeps
+# idle connections 5 s, exactly as long as uvicorn does: a request sent on one just as the
+# server closes it was reset (httpx.ReadError, about one phase in five with 2 workers, whose
+# latencies leave connections idle that long). Below the server's timeout, no race.
+KEEPALIVE_EXPIRY = 2.0
 FAQ = "# Plans\nThe Pro plan costs $12 per month and includes unlimited sites.\n" * 3
 
 
@@ -119,7 +124,11 @@ async def visitors(base: str, widget_id: str, n: int) -> list[tuple[str, str]]:
 async def drive(
     base: str, convs: list[tuple[str, str]], per_visitor: int, stream: bool, phase: Phase
 ) -> None:
-    limits = httpx.Limits(max_connections=len(convs), max_keepalive_connections=len(convs))
+    limits = httpx.Limits(
+        max_connections=len(convs),
+        max_keepalive_connections=len(convs),
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
 
         async def one(conv_id: str, token: str) -> None:
@@ -160,7 +169,9 @@ def measure(
 
 
 async def drive_baseline(base: str, n: int, per_visitor: int, phase: Phase) -> None:
-    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    limits = httpx.Limits(
+        max_connections=n, max_keepalive_connections=n, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
 
         async def one() -> None:
