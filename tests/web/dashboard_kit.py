@@ -8,9 +8,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page
+from playwright.sync_api import ConsoleMessage, Page
 
 from tests.web.browser import SHOTS
+
+
+def page_problems(page: Page) -> list[str]:
+    """Script errors and console errors (a CSP violation is one) the page meets from now on.
+
+    Failed resource loads are left out: the API's answers to the invalid input these tests
+    send on purpose (400, 401, 422) show up as such."""
+    seen: list[str] = []
+
+    def console(m: ConsoleMessage) -> None:
+        if m.type == "error" and not m.text.startswith("Failed to load resource"):
+            seen.append(f"console: {m.text}")
+
+    page.on("pageerror", lambda e: seen.append(f"pageerror: {e}"))
+    page.on("console", console)
+    return seen
 
 
 def shot(page: Page, name: str, full_page: bool = True) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.web.browser import FAQ, PorchServer
-from tests.web.dashboard_kit import SlowSite, shot, visitor_chat
+from tests.web.dashboard_kit import SlowSite, page_problems, shot, visitor_chat
 
 pytestmark = pytest.mark.slow
 
@@ -33,17 +33,7 @@ def dash() -> Iterator[PorchServer]:
 
 @pytest.fixture
 def problems(page: Page) -> list[str]:
-    """Script errors and console errors (a CSP violation is one) seen by the page."""
-    seen: list[str] = []
-
-    def console(m: ConsoleMessage) -> None:
-        # The answers to the invalid inputs these tests send (400, 401) are expected.
-        if m.type == "error" and not m.text.startswith("Failed to load resource"):
-            seen.append(f"console: {m.text}")
-
-    page.on("pageerror", lambda e: seen.append(f"pageerror: {e}"))
-    page.on("console", console)
-    return seen
+    return page_problems(page)
 
 
 def sign_up(page: Page, base: str) -> None:

@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.web.browser import PorchServer
-from tests.web.dashboard_kit import shot
+from tests.web.dashboard_kit import page_problems, shot
 
 pytestmark = pytest.mark.slow
 
@@ -30,19 +30,6 @@ def team_server() -> Iterator[PorchServer]:
     srv.stop()
 
 
-def watch(page: Page) -> list[str]:
-    """Script errors and console errors (a CSP violation is one) seen by the page."""
-    seen: list[str] = []
-
-    def console(m: ConsoleMessage) -> None:
-        if m.type == "error" and not m.text.startswith("Failed to load resource"):
-            seen.append(f"console: {m.text}")
-
-    page.on("pageerror", lambda e: seen.append(f"pageerror: {e}"))
-    page.on("console", console)
-    return seen
-
-
 def csrf(page: Page) -> str:
     return str(page.locator('meta[name="porch-csrf"]').get_attribute("content"))
 
@@ -51,7 +38,7 @@ def test_invite_join_promote_and_switch(
     page: Page, browser: Browser, team_server: PorchServer
 ) -> None:
     base = team_server.url
-    owner_problems = watch(page)
+    owner_problems = page_problems(page)
 
     # The owner signs up and opens the Team page.
     page.goto(f"{base}/app/signup")
@@ -86,7 +73,7 @@ def test_invite_join_promote_and_switch(
     member_context = browser.new_context(viewport={"width": 1280, "height": 800})
     member = member_context.new_page()
     member.set_default_timeout(15_000)
-    member_problems = watch(member)
+    member_problems = page_problems(member)
     try:
         member.goto(url)
         expect(member.get_by_role("heading", name="Join a workspace")).to_be_visible()

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from porch.webhooks import signing
 from tests.web.browser import Owner, PorchServer
-from tests.web.dashboard_kit import shot
+from tests.web.dashboard_kit import page_problems, shot
 from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.slow
@@ -38,17 +38,7 @@ def hooks_server() -> Iterator[PorchServer]:
 
 @pytest.fixture
 def problems(page: Page) -> list[str]:
-    """Script errors and console errors (a CSP violation is one) seen by the page."""
-    seen: list[str] = []
-
-    def console(m: ConsoleMessage) -> None:
-        # The API's answers to the invalid input this test sends (400, 422) are expected.
-        if m.type == "error" and not m.text.startswith("Failed to load resource"):
-            seen.append(f"console: {m.text}")
-
-    page.on("pageerror", lambda e: seen.append(f"pageerror: {e}"))
-    page.on("console", console)
-    return seen
+    return page_problems(page)
 
 
 def newest_delivery(page: Page, log_url: str, status: str) -> Locator:
