@@ -4,12 +4,15 @@ touches the real servers that everyone on this machine shares."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from porch.settings import Settings
 from tests.conftest import REDIS_URL
 from tests.faults.proxy import CuttableProxy
 
@@ -41,6 +44,24 @@ async def redis_proxy() -> AsyncIterator[CuttableProxy]:
     await proxy.start()
     yield proxy
     await proxy.aclose()
+
+
+@pytest.fixture
+def redis_cut_settings(
+    redis_proxy: CuttableProxy, tmp_path: Path, sqlite_template: Path
+) -> Settings:
+    """SQLite, with Redis reached through the cuttable proxy."""
+    shutil.copy(sqlite_template, tmp_path / "porch.db")
+    return Settings(
+        data_dir=tmp_path,
+        redis_url=through(REDIS_URL, redis_proxy),
+        # Jobs stay in-process: with the queue on Redis a `porch worker` would be needed too.
+        jobs_queue="memory",
+        embeddings="none",
+        log_json=False,
+        log_level="error",
+        gc_young_threshold=0,
+    )
 
 
 async def until(check: Callable[[], object], what: str, timeout: float = 30.0) -> None:

@@ -8,10 +8,8 @@ when pub/sub subscribes again every process drops its cached configs.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -33,16 +31,8 @@ pytestmark = [pytest.mark.redis]
 
 
 @pytest.fixture
-def settings(redis_proxy: CuttableProxy, tmp_path: Path, sqlite_template: Path) -> Settings:
-    shutil.copy(sqlite_template, tmp_path / "porch.db")
-    return Settings(
-        data_dir=tmp_path,
-        redis_url=through(REDIS_URL, redis_proxy),
-        jobs_queue="memory",
-        embeddings="none",
-        log_json=False,
-        log_level="error",
-    )
+def settings(redis_cut_settings: Settings) -> Settings:
+    return redis_cut_settings
 
 
 @pytest.fixture

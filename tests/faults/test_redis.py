@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,26 +14,15 @@ from redis.asyncio import Redis
 
 from porch.settings import Settings
 from tests.conftest import REDIS_URL, OwnerClient, make_widget, start_conversation
-from tests.faults.conftest import eventually, through, until
+from tests.faults.conftest import eventually, until
 from tests.faults.proxy import CuttableProxy
 
 pytestmark = [pytest.mark.redis]
 
 
 @pytest.fixture
-def settings(redis_proxy: CuttableProxy, tmp_path: Path, sqlite_template: Path) -> Settings:
-    import shutil
-
-    shutil.copy(sqlite_template, tmp_path / "porch.db")
-    return Settings(
-        data_dir=tmp_path,
-        redis_url=through(REDIS_URL, redis_proxy),
-        # Jobs stay in-process: with the queue on Redis a `porch worker` would be needed too.
-        jobs_queue="memory",
-        embeddings="none",
-        log_json=False,
-        log_level="error",
-    )
+def settings(redis_cut_settings: Settings) -> Settings:
+    return redis_cut_settings
 
 
 async def _send(client: httpx.AsyncClient, v: Any) -> httpx.Response:
