@@ -183,9 +183,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--ws", nargs="+", default=["websockets-sansio"])
-    parser.add_argument(
-        "--no-deflate", action="store_true", help="servers without permessage-deflate"
-    )
+    parser.add_argument("--deflate", action="store_true", help="servers accept permessage-deflate")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     deflate = args.deflate

@@ -41,6 +41,7 @@ from porch.observability.middleware import RequestContextMiddleware
 from porch.observability.routes import router as ops_router
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
+from porch.realtime.fastpath import ConversationSocketFastPath
 from porch.realtime.hub import Realtime
 from porch.realtime.routes import router as realtime_router
 from porch.security.cors import VisitorCORS
@@ -197,13 +198,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Document uploads; the multipart envelope adds a little to the file's own limit.
         large_bodies=(UPLOAD_PATH, settings.upload_max_bytes + 64 * 1024),
     )
-    # Outermost: the hottest public path answers before anything else runs.
+    # Next: the hottest public path answers before anything else runs.
     app.add_middleware(
         PublicConfigFastPath,
         cache=lambda: getattr(getattr(app.state, "porch", None), "widgets", None),
         metrics=app.state.metrics,
         extra_headers=headers,
     )
+    # Outermost for sockets: a visitor's idle socket keeps every layer below it on its stack.
+    app.add_middleware(ConversationSocketFastPath, state=lambda: getattr(app.state, "porch", None))
     return app
 
 

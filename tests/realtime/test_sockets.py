@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -263,3 +265,67 @@ async def test_agent_reply_needs_an_owner(client: httpx.AsyncClient, owner: Owne
     # The visitor's own POST /messages is still the visitor's.
     events = await _ask(client, v, "How do I reset my password?")
     assert dict(events)["done"]["message_id"] is not None
+
+
+async def test_socket_parameters_are_checked_at_the_handshake(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    base = "http://porch.test/api/v1/conversations"
+    async with ws_client(app) as c:
+        for bad in (
+            f"{base}/not-a-uuid/ws?token={v.token}",
+            f"{base}/{v.conversation_id}/ws?token={v.token}&last_event_id=-1",
+            f"{base}/{v.conversation_id}/ws?token={v.token}&last_event_id=abc",
+            f"{base}/{v.conversation_id}/ws?token={'x' * 201}",
+        ):
+            assert await refused(aconnect_ws(bad, c)) in (1008, None), bad
+    # The same socket with good parameters opens, resuming from an event id.
+    async with visitor_socket(app, v.conversation_id, v.token, last_event_id=0) as ws:
+        ready = await frame(ws)
+        assert ready["type"] == "ready" and ready["resumed"] is True
+
+
+@pytest.mark.settings(ws_ping_seconds=0.2, ws_missed_pongs=1)
+async def test_a_socket_that_stops_answering_pings_is_closed_and_forgotten(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    broker = app.state.porch.realtime.broker
+    async with visitor_socket(app, v.conversation_id, v.token) as ws:
+        assert (await frame(ws))["type"] == "ready"
+        assert broker.sockets == 1
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:  # pings arrive and go unanswered
+                assert (await frame(ws))["type"] == "ping"
+        assert closed.value.code == 4000
+    async with asyncio.timeout(5):
+        while broker.sockets:
+            await asyncio.sleep(0.02)
+
+
+async def test_a_client_too_far_behind_is_dropped_with_4008(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    """More frames than the outbox holds arrive before the socket could send any: the
+    client is closed (it resumes from its last event id) instead of the server buffering."""
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    state = app.state.porch
+    async with visitor_socket(app, v.conversation_id, v.token) as ws:
+        assert (await frame(ws))["type"] == "ready"
+        (conn,) = state.realtime.broker._conversations[uuid.UUID(v.conversation_id)]
+        for i in range(state.settings.ws_queue_size + 1):
+            conn.push(f'{{"type":"burst","n":{i}}}')
+        got = 0
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                await frame(ws)
+                got += 1
+        assert closed.value.code == 4008
+        assert got < state.settings.ws_queue_size  # the backlog was dropped, not delivered
+    async with asyncio.timeout(5):
+        while state.realtime.broker.sockets:
+            await asyncio.sleep(0.02)

@@ -7,7 +7,7 @@ import uuid
 
 from porch.pubsub import LocalPubSub
 from porch.realtime import events as ev
-from porch.realtime.broker import Broker
+from porch.realtime.broker import Broker, Topic
 from porch.realtime.events import Envelope
 
 
@@ -55,7 +55,8 @@ async def test_tokens_nobody_watches_are_not_published_and_a_remote_watcher_gets
         assert bus.published.count("realtime") == 1
 
         agent = Recorder()
-        watcher.join_workspace(ws, agent)  # an agent's inbox socket, in the other process
+        inbox = Topic("workspace", ws)
+        watcher.join(inbox, agent)  # an agent's inbox socket, in the other process
         await settle()
         assert "realtime.watch" in bus.published
         assert publisher.watched(ws, uuid.uuid4())  # any conversation of that workspace
@@ -67,7 +68,7 @@ async def test_tokens_nobody_watches_are_not_published_and_a_remote_watcher_gets
         assert "".join(str(e.data["delta"]) for e in deltas) == "Hello"
         assert not publisher.watched(uuid.uuid4(), uuid.uuid4())  # other workspaces: no
 
-        watcher.leave(agent)
+        watcher.leave(inbox, agent)
         assert not watcher.watched(ws, cid)
     finally:
         await publisher.aclose()

@@ -20,7 +20,8 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import orjson
 import structlog
@@ -36,6 +37,14 @@ WATCH_CHANNEL = "realtime.watch"
 ANNOUNCE_SECONDS = 5.0
 # A process's announcement counts this long: three missed announcements and it is forgotten.
 WATCH_TTL_SECONDS = 3 * ANNOUNCE_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """What a socket watches: one conversation, or a whole workspace (an agent's inbox)."""
+
+    kind: Literal["conversation", "workspace"]
+    id: uuid.UUID
 
 
 class Subscriber(Protocol):
@@ -65,15 +74,23 @@ class Broker:
         pubsub.subscribe(WATCH_CHANNEL, self._watch_received)
 
     # ---- subscriptions -------------------------------------------------------------------
-    def join_conversation(self, conversation_id: uuid.UUID, sub: Subscriber) -> None:
-        if conversation_id not in self._conversations:
+    def join(self, topic: Topic, sub: Subscriber) -> None:
+        """Subscribe `sub` to a conversation's or a workspace's events."""
+        table = self._table(topic)
+        if topic.id not in table:
             self._announce_soon.set()
-        self._conversations[conversation_id].add(sub)
+        table[topic.id].add(sub)
 
-    def join_workspace(self, workspace_id: uuid.UUID, sub: Subscriber) -> None:
-        if workspace_id not in self._workspaces:
-            self._announce_soon.set()
-        self._workspaces[workspace_id].add(sub)
+    def leave(self, topic: Topic, sub: Subscriber) -> None:
+        table = self._table(topic)
+        subs = table.get(topic.id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del table[topic.id]
+
+    def _table(self, topic: Topic) -> dict[uuid.UUID, set[Subscriber]]:
+        return self._conversations if topic.kind == "conversation" else self._workspaces
 
     def watched(self, workspace_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
         """Whether a socket anywhere would receive this conversation's ephemeral events."""
@@ -86,13 +103,6 @@ class Broker:
             until > now and (workspace_id in ids or conversation_id in ids)
             for until, ids in self._remote.values()
         )
-
-    def leave(self, sub: Subscriber) -> None:
-        for table in (self._conversations, self._workspaces):
-            for key in [k for k, subs in table.items() if sub in subs]:
-                table[key].discard(sub)
-                if not table[key]:
-                    del table[key]
 
     @property
     def sockets(self) -> int:

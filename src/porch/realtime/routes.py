@@ -23,6 +23,7 @@ from porch.chat import repository as repo
 from porch.errors import DATABASE_RETRY_AFTER, error_response, is_database_unavailable
 from porch.realtime import auth
 from porch.realtime import events as ev
+from porch.realtime.broker import Topic
 from porch.realtime.connection import Connection
 from porch.state import State
 
@@ -73,16 +74,19 @@ LastEventId = Annotated[
 ]
 
 
-@router.websocket("/conversations/{conversation_id}/ws")
 @database_guard
 async def conversation_socket(
     websocket: WebSocket,
+    state: State,
     conversation_id: uuid.UUID,
-    token: Annotated[str | None, Query(max_length=200)] = None,
-    last_event_id: LastEventId = None,
+    token: str | None,
+    last_event_id: int | None,
 ) -> None:
-    """A visitor (visitor token) or an agent (session cookie, API key) on one conversation."""
-    state: State = websocket.app.state.porch
+    """A visitor (visitor token) or an agent (session cookie, API key) on one conversation.
+
+    Served by `ConversationSocketFastPath` (realtime/fastpath.py), not the router: thousands
+    of visitors hold this socket open, and the router's layers would stay on the stack of
+    every one of them."""
     try:
         agent = None if token else await auth.agent(state, websocket)
     except auth.Refused as exc:
@@ -94,16 +98,14 @@ async def conversation_socket(
         if ref is None or ref.workspace_id != agent.owner.workspace_id:
             await websocket.close(CLOSE_POLICY, "no such conversation")
             return
-        cid = ref.id
         conn = Connection(websocket, "agent", queue_size=state.settings.ws_queue_size)
-        conn.allowed.add(cid)
+        conn.allowed.add(ref.id)
         await _serve(
             state,
             conn,
-            lambda: state.realtime.broker.join_conversation(cid, conn),
-            {"conversation_id": cid},
+            Topic("conversation", ref.id),
             last_event_id,
-            _agent_frames(state, agent, ref.workspace_id, default=cid),
+            _agent_frames(state, agent, ref.workspace_id, default=ref.id),
         )
         return
     if token is None:
@@ -129,8 +131,7 @@ async def conversation_socket(
     await _serve(
         state,
         conn,
-        lambda: state.realtime.broker.join_conversation(ref.id, conn),
-        {"conversation_id": ref.id},
+        Topic("conversation", ref.id),
         last_event_id,
         _visitor_frames(state, ref.workspace_id, ref.id),
     )
@@ -154,8 +155,7 @@ async def inbox_socket(websocket: WebSocket, last_event_id: LastEventId = None) 
     await _serve(
         state,
         conn,
-        lambda: state.realtime.broker.join_workspace(workspace_id, conn),
-        {"workspace_id": workspace_id},
+        Topic("workspace", workspace_id),
         last_event_id,
         _agent_frames(state, agent, workspace_id, default=None),
     )
@@ -179,8 +179,7 @@ FrameHandler = Callable[[Connection, dict[str, Any]], Awaitable[None]]
 async def _serve(
     state: State,
     conn: Connection,
-    join: Callable[[], None],
-    scope: dict[str, uuid.UUID],
+    topic: Topic,
     last_event_id: int | None,
     on_frame: FrameHandler,
 ) -> None:
@@ -191,11 +190,12 @@ async def _serve(
     # Subscribed before reading the database: nothing published in between is missed;
     # what arrives meanwhile is held and sent after the stored events, without duplicates.
     conn.hold()
-    join()
+    broker.join(topic, conn)
     heartbeat.add(conn)
     try:
+        cid = topic.id if topic.kind == "conversation" else None
+        wid = topic.id if topic.kind == "workspace" else None
         async with state.autocommit.connect() as db:
-            cid, wid = scope.get("conversation_id"), scope.get("workspace_id")
             stored = (
                 await ev.since(db, last_event_id, conversation_id=cid, workspace_id=wid)
                 if last_event_id is not None
@@ -215,7 +215,7 @@ async def _serve(
         conn.resume(stored, last_event_id or 0)
         await conn.run(on_frame)
     finally:
-        broker.leave(conn)
+        broker.leave(topic, conn)
         heartbeat.discard(conn)
 
 
