@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,17 @@ class State:
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
+    # Bounds the questions being prepared at once (see Settings.answer_prepare_slots).
+    preparing: asyncio.Semaphore | None = None
+
+    def __post_init__(self) -> None:
+        slots = self.settings.answer_prepare_slots
+        if slots and self.preparing is None:
+            self.preparing = asyncio.Semaphore(slots)
+
+    def prepare_slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A turn to prepare a question; immediate when the setting is 0."""
+        return self.preparing if self.preparing is not None else contextlib.nullcontext()
 
     def track(self, task: asyncio.Task[None]) -> None:
         self.answers.add(task)

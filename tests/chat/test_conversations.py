@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -224,3 +225,37 @@ async def test_conversation_start_validates(
         "/api/v1/widgets/00000000-0000-7000-8000-000000000000/conversations", json={}
     )
     assert unknown.status_code == 404
+
+
+@pytest.mark.settings(answer_prepare_slots=1)
+async def test_questions_are_prepared_a_few_at_a_time_and_all_answered(
+    client: httpx.AsyncClient, app: FastAPI, widget: dict[str, Any]
+) -> None:
+    """A burst of questions waits for preparation slots (so replies already streaming keep
+    flowing); every one is still stored and answered."""
+    retriever = app.state.porch.retriever
+    search, busy, most = retriever.search, 0, 0
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal busy, most
+        busy += 1
+        most = max(most, busy)
+        try:
+            await asyncio.sleep(0.01)  # hold the slot across a loop turn, as a database would
+            return await search(*args, **kwargs)
+        finally:
+            busy -= 1
+
+    retriever.search = counted
+    visitors = [await start_conversation(client, widget["id"]) for _ in range(6)]
+    replies = await asyncio.gather(
+        *(
+            send(client, v, "How do I reset my password?", stream=i % 2 == 0)
+            for i, v in enumerate(visitors)
+        )
+    )
+    assert [r.status_code for r in replies] == [200] * 6
+    assert all("Forgot password" in r.text for r in replies)
+    assert most == 1
+    rows = await stored(app, "SELECT count(*) FROM messages WHERE role = 'user'")
+    assert rows[0][0] == 6

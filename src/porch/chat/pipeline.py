@@ -71,6 +71,18 @@ async def accept(
     """Enforce rate limits, store the visitor's message durably, count it against budgets.
 
     Raises RateLimited first; a spent budget is not an error (see `Accepted.spent`)."""
+    async with state.prepare_slot():
+        return await _accept(state, conversation, widget, question, visitor_key=visitor_key)
+
+
+async def _accept(
+    state: State,
+    conversation: ConversationRef,
+    widget: WidgetConfig,
+    question: str,
+    *,
+    visitor_key: str,
+) -> Accepted:
     s, lim = state.settings, widget.limits
     await state.limits.check(
         [
@@ -243,7 +255,7 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
 async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: live.Relay) -> None:
     began = time.perf_counter()
     widget = acc.widget
-    async with state.autocommit.connect() as conn:
+    async with state.prepare_slot(), state.autocommit.connect() as conn:
         history = await repo.recent(
             conn, acc.conversation.id, limit=widget.history_limit, before=acc.user_message_id
         )
