@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from porch import __version__, drain, gc_tuning
 from porch.accounts.routes import router as accounts_router
@@ -41,7 +42,7 @@ from porch.observability.middleware import RequestContextMiddleware
 from porch.observability.routes import router as ops_router
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
-from porch.realtime.fastpath import ConversationSocketFastPath
+from porch.realtime.fastpath import ConversationSockets
 from porch.realtime.hub import Realtime
 from porch.realtime.routes import router as realtime_router
 from porch.security.cors import VisitorCORS
@@ -140,10 +141,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("stopped")
 
 
+class Porch(FastAPI):
+    """FastAPI, with visitors' conversation sockets served before the middleware stack:
+    a socket keeps every layer it passed through on its stack while it is open."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sockets = ConversationSockets(lambda: getattr(self.state, "porch", None))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        socket = self.sockets.match(scope, receive, send)
+        if socket is not None:
+            await socket
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     porch_logging.configure(settings.log_level, settings.log_json)
-    app = FastAPI(
+    app = Porch(
         title="porch",
         version=__version__,
         lifespan=lifespan,
@@ -198,15 +215,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Document uploads; the multipart envelope adds a little to the file's own limit.
         large_bodies=(UPLOAD_PATH, settings.upload_max_bytes + 64 * 1024),
     )
-    # Next: the hottest public path answers before anything else runs.
+    # Outermost: the hottest public path answers before anything else runs.
     app.add_middleware(
         PublicConfigFastPath,
         cache=lambda: getattr(getattr(app.state, "porch", None), "widgets", None),
         metrics=app.state.metrics,
         extra_headers=headers,
     )
-    # Outermost for sockets: a visitor's idle socket keeps every layer below it on its stack.
-    app.add_middleware(ConversationSocketFastPath, state=lambda: getattr(app.state, "porch", None))
     return app
 
 

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -43,7 +42,6 @@ _GONE = (WebSocketDisconnect, RuntimeError, OSError)
 
 class Connection:
     __slots__ = (
-        "__weakref__",
         "_held",
         "_limit",
         "_outbox",
@@ -130,7 +128,13 @@ class Connection:
         """Read the client's frames until either side closes; the caller's task is the reader."""
         self._reader = asyncio.current_task()
         try:
-            await self._read(on_frame)
+            # Read here, not in a helper coroutine: an idle socket keeps this frame only.
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                self.last_seen = time.monotonic()
+                await self._received(message.get("text"), on_frame)
         except _GONE:
             pass  # the client left mid-frame
         except asyncio.CancelledError:
@@ -150,33 +154,28 @@ class Connection:
                     await sender
             await self._close_socket()
 
-    async def _read(self, on_frame: FrameHandler) -> None:
-        while True:
-            message = await self.ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            self.last_seen = time.monotonic()
-            raw = message.get("text")
-            if raw is None:
-                self.close(1003, "text frames only")
-                continue
-            if len(raw) > MAX_CLIENT_FRAME:
-                self.close(1009, "frame too large")
-                continue
-            if self.closing is not None:
-                continue  # closing: read on until the client's close arrives
-            try:
-                frame = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(frame, dict):
-                try:
-                    await on_frame(self, frame)
-                except _GONE:
-                    raise
-                except Exception:
-                    log.exception("ws_frame_failed")
-                    self.close(1011, "server error")
+    async def _received(self, raw: str | None, on_frame: FrameHandler) -> None:
+        if raw is None:
+            self.close(1003, "text frames only")
+            return
+        if len(raw) > MAX_CLIENT_FRAME:
+            self.close(1009, "frame too large")
+            return
+        if self.closing is not None:
+            return  # closing: read on until the client's close arrives
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(frame, dict):
+            return
+        try:
+            await on_frame(self, frame)
+        except _GONE:
+            raise
+        except Exception:
+            log.exception("ws_frame_failed")
+            self.close(1011, "server error")
 
     def _wake(self) -> None:
         if self._sender is None:
@@ -228,7 +227,8 @@ class Heartbeat:
     def __init__(self, interval: float, missed: int) -> None:
         self.interval = interval
         self.missed = missed
-        self._sockets: weakref.WeakSet[Connection] = weakref.WeakSet()
+        # Every socket's handler discards itself on the way out (routes._serve, finally).
+        self._sockets: set[Connection] = set()
         self._task: asyncio.Task[None] | None = None
         self._ping = orjson.dumps({"type": "ping"}).decode()
 

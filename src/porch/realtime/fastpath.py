@@ -1,21 +1,22 @@
-"""The conversation socket, handed straight from the middleware stack to its handler.
+"""The conversation socket, handed straight from the ASGI server to its handler.
 
 A WebSocket keeps every layer it passed through on the stack for as long as it is open: each
 middleware's frame, the router's, FastAPI's exit stacks and exception wrappers. For a page
 request that is microseconds; for a visitor's socket, idle for hours between messages and
 held by thousands of visitors at once, it was about 6 KB per socket
-(`python -m bench.websockets`). This path matches the one socket route that visitors hold,
-parses its three parameters itself and calls the handler; everything else goes on.
+(`python -m bench.websockets`). The app looks here before its middleware stack: this matches
+the one socket route that visitors hold, parses its three parameters itself and calls the
+handler; everything else goes through the stack as usual.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from porch.realtime.routes import CLOSE_POLICY, conversation_socket
@@ -25,26 +26,29 @@ _PATH = re.compile(r"^/api/v1/conversations/([^/]{1,64})/ws$")
 MAX_TOKEN = 200
 
 
-class ConversationSocketFastPath:
-    def __init__(self, app: ASGIApp, *, state: Callable[[], State | None]) -> None:
-        self.app = app
+class ConversationSockets:
+    """Finds the conversation socket's handler; `porch.app.Porch` asks before its stack."""
+
+    def __init__(self, state: Callable[[], State | None]) -> None:
         self.state = state
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def match(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None] | None:
+        """The socket's handler, ready to await, when `scope` is the conversation socket.
+
+        Returned rather than awaited here, so that no frame of this method stays on the
+        socket's stack."""
         match = _PATH.match(scope["path"]) if scope["type"] == "websocket" else None
         state = self.state() if match else None
         if match is None or state is None:
-            await self.app(scope, receive, send)
-            return
+            return None
         websocket = WebSocket(scope, receive, send)
         try:
             conversation_id = _uuid(match.group(1))
             token, last_event_id = _query(scope["query_string"])
         except ValueError as exc:
             # As FastAPI answers a socket's invalid parameters: refused at the handshake.
-            await websocket.close(CLOSE_POLICY, str(exc))
-            return
-        await conversation_socket(websocket, state, conversation_id, token, last_event_id)
+            return websocket.close(CLOSE_POLICY, str(exc))
+        return conversation_socket(websocket, state, conversation_id, token, last_event_id)
 
 
 def _uuid(text: str) -> uuid.UUID:

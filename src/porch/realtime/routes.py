@@ -9,7 +9,7 @@ agents on the inbox socket add `"conversation_id"` to typing.
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Query, WebSocket
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from porch.chat import repository as repo
 from porch.errors import DATABASE_RETRY_AFTER, error_response, is_database_unavailable
@@ -35,38 +35,49 @@ CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 CLOSE_UNAUTHORIZED = 4401
 
-Socket = Callable[..., Awaitable[None]]
 
-
-def database_guard(endpoint: Socket) -> Socket:
+class DatabaseGuard:
     """A database that is away answers a socket as it answers HTTP: 503 with Retry-After at
-    the handshake (close 1013, "try again later", once open), never a 500."""
+    the handshake (close 1013, "try again later", once open), never a 500.
 
-    @functools.wraps(endpoint)
-    async def guarded(websocket: WebSocket, *args: Any, **kwargs: Any) -> None:
-        try:
-            await endpoint(websocket, *args, **kwargs)
-        except Exception as exc:
-            if not is_database_unavailable(exc):
-                raise
-            log.warning("database_unavailable", error=type(exc).__name__, socket=True)
-            if websocket.application_state == WebSocketState.CONNECTING:
-                denial = error_response(
-                    503,
-                    "database_unavailable",
-                    "The database is unreachable for a moment; please retry shortly.",
-                    str(websocket.scope.get("state", {}).get("request_id", "")),
-                    {"Retry-After": str(DATABASE_RETRY_AFTER)},
-                )
-                try:
-                    await websocket.send_denial_response(denial)
-                    return
-                except RuntimeError:
-                    pass  # a server without denial responses: a close code says it instead
-            if websocket.application_state != WebSocketState.DISCONNECTED:
-                await websocket.close(CLOSE_TRY_AGAIN, "database unavailable, retry shortly")
+    A context manager rather than a wrapping coroutine: an open socket keeps every frame it
+    awaits through, and this one needs none."""
 
-    return guarded
+    __slots__ = ("websocket",)
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
+        if not isinstance(exc, Exception) or not is_database_unavailable(exc):
+            return False
+        log.warning("database_unavailable", error=type(exc).__name__, socket=True)
+        with contextlib.suppress(WebSocketDisconnect, OSError):  # the client may be gone too
+            await self._refuse()
+        return True
+
+    async def _refuse(self) -> None:
+        websocket = self.websocket
+        if websocket.application_state == WebSocketState.CONNECTING:
+            denial = error_response(
+                503,
+                "database_unavailable",
+                "The database is unreachable for a moment; please retry shortly.",
+                str(websocket.scope.get("state", {}).get("request_id", "")),
+                {"Retry-After": str(DATABASE_RETRY_AFTER)},
+            )
+            try:
+                await websocket.send_denial_response(denial)
+                return
+            except RuntimeError:
+                pass  # a server without denial responses: a close code says it instead
+        if websocket.application_state != WebSocketState.DISCONNECTED:
+            await websocket.close(CLOSE_TRY_AGAIN, "database unavailable, retry shortly")
 
 
 LastEventId = Annotated[
@@ -74,7 +85,6 @@ LastEventId = Annotated[
 ]
 
 
-@database_guard
 async def conversation_socket(
     websocket: WebSocket,
     state: State,
@@ -84,37 +94,43 @@ async def conversation_socket(
 ) -> None:
     """A visitor (visitor token) or an agent (session cookie, API key) on one conversation.
 
-    Served by `ConversationSocketFastPath` (realtime/fastpath.py), not the router: thousands
-    of visitors hold this socket open, and the router's layers would stay on the stack of
-    every one of them."""
+    Served by `ConversationSockets` (realtime/fastpath.py) before the middleware stack:
+    thousands of visitors hold this socket open, and every layer it passed through would
+    stay on each one's stack."""
+    async with DatabaseGuard(websocket):
+        admitted = await _admit(websocket, state, conversation_id, token)
+        if admitted is not None:
+            conn, topic, on_frame = admitted
+            await _serve(state, conn, topic, last_event_id, on_frame)
+
+
+async def _admit(
+    websocket: WebSocket, state: State, conversation_id: uuid.UUID, token: str | None
+) -> tuple[Connection, Topic, FrameHandler] | None:
+    """Who may watch this conversation, or None once the socket has been refused."""
     try:
         agent = None if token else await auth.agent(state, websocket)
     except auth.Refused as exc:
         await websocket.close(CLOSE_POLICY, str(exc))
-        return
+        return None
+    size = state.settings.ws_queue_size
     if agent is not None:
         async with state.autocommit.connect() as db:
             ref = await repo.conversation(db, conversation_id)
         if ref is None or ref.workspace_id != agent.owner.workspace_id:
             await websocket.close(CLOSE_POLICY, "no such conversation")
-            return
-        conn = Connection(websocket, "agent", queue_size=state.settings.ws_queue_size)
+            return None
+        conn = Connection(websocket, "agent", queue_size=size)
         conn.allowed.add(ref.id)
-        await _serve(
-            state,
-            conn,
-            Topic("conversation", ref.id),
-            last_event_id,
-            _agent_frames(state, agent, ref.workspace_id, default=ref.id),
-        )
-        return
+        frames = _agent_frames(state, agent, ref.workspace_id, default=ref.id)
+        return conn, Topic("conversation", ref.id), frames
     if token is None:
         # No credentials in the URL: the first frame must bring the visitor token.
         await websocket.accept()
         token = await _first_frame_token(websocket)
         if token is None:
             await websocket.close(CLOSE_UNAUTHORIZED, "send {type: auth, token} first")
-            return
+            return None
     try:
         ref = await auth.visitor(state, websocket, conversation_id, token)
     except auth.Refused as exc:
@@ -126,39 +142,33 @@ async def conversation_socket(
             else CLOSE_UNAUTHORIZED,
             str(exc),
         )
-        return
-    conn = Connection(websocket, "visitor", queue_size=state.settings.ws_queue_size)
-    await _serve(
-        state,
-        conn,
-        Topic("conversation", ref.id),
-        last_event_id,
-        _visitor_frames(state, ref.workspace_id, ref.id),
-    )
+        return None
+    conn = Connection(websocket, "visitor", queue_size=size)
+    return conn, Topic("conversation", ref.id), _visitor_frames(state, ref.workspace_id, ref.id)
 
 
 @router.websocket("/inbox/ws")
-@database_guard
 async def inbox_socket(websocket: WebSocket, last_event_id: LastEventId = None) -> None:
     """Every event of the agent's workspace: new conversations, messages, tokens, typing."""
-    state: State = websocket.app.state.porch
-    try:
-        agent = await auth.agent(state, websocket)
-    except auth.Refused as exc:
-        await websocket.close(CLOSE_POLICY, str(exc))
-        return
-    if agent is None:
-        await websocket.close(CLOSE_POLICY, "sign in first")
-        return
-    workspace_id = agent.owner.workspace_id
-    conn = Connection(websocket, "agent", queue_size=state.settings.ws_queue_size)
-    await _serve(
-        state,
-        conn,
-        Topic("workspace", workspace_id),
-        last_event_id,
-        _agent_frames(state, agent, workspace_id, default=None),
-    )
+    async with DatabaseGuard(websocket):
+        state: State = websocket.app.state.porch
+        try:
+            agent = await auth.agent(state, websocket)
+        except auth.Refused as exc:
+            await websocket.close(CLOSE_POLICY, str(exc))
+            return
+        if agent is None:
+            await websocket.close(CLOSE_POLICY, "sign in first")
+            return
+        workspace_id = agent.owner.workspace_id
+        conn = Connection(websocket, "agent", queue_size=state.settings.ws_queue_size)
+        await _serve(
+            state,
+            conn,
+            Topic("workspace", workspace_id),
+            last_event_id,
+            _agent_frames(state, agent, workspace_id, default=None),
+        )
 
 
 async def _first_frame_token(websocket: WebSocket) -> str | None:
