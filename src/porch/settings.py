@@ -143,9 +143,10 @@ class Settings(BaseSettings):
     # Milliseconds a token may wait for the next ones to share its SSE event; 0 sends at once.
     stream_flush_ms: float = Field(default=0, ge=0, le=1000)
     # Questions a process prepares at once (store, count, look up history and passages)
-    # before their model is called; the rest wait their turn. Keeps replies already streaming
-    # from stalling behind a burst of new questions. 0: no limit.
-    answer_prepare_slots: int = Field(default=8, ge=0, le=10_000)
+    # before their model is called; the rest wait their turn, so a burst of new questions
+    # does not stall the tokens of replies already streaming. Fewer: smoother streams in a
+    # burst; more: more database round trips overlapped (a distant database). 0: no limit.
+    answer_prepare_slots: int = Field(default=4, ge=0, le=10_000)
     # Objects a worker may allocate between young-generation garbage collections; at start-up
     # everything loaded so far is also frozen out of collection. 0 keeps Python's defaults.
     gc_young_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
