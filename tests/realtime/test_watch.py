@@ -12,7 +12,8 @@ from porch.realtime.events import Envelope
 
 
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, audience: str = "agent") -> None:
+        self.audience = audience
         self.got: list[Envelope] = []
 
     def offer(self, env: Envelope, cache: dict[str, str | None]) -> None:
@@ -73,3 +74,44 @@ async def test_tokens_nobody_watches_are_not_published_and_a_remote_watcher_gets
     finally:
         await publisher.aclose()
         await watcher.aclose()
+
+
+async def test_a_visitors_socket_draws_no_tokens_but_gets_an_agents_typing() -> None:
+    """Every open widget holds a socket on its conversation, and the widget reads its reply
+    from its own stream: a visitor's socket must not pull every token across pub/sub."""
+    bus = CountingPubSub()
+    publisher, visitors_process = Broker(bus), Broker(bus)
+    await publisher.start()
+    await visitors_process.start()
+    ws, cid = uuid.uuid4(), uuid.uuid4()
+    visitor = Recorder("visitor")
+    topic = Topic("conversation", cid)
+    try:
+        visitors_process.join(topic, visitor)
+        await settle()
+        assert "realtime.watch" not in bus.published  # nothing to announce
+        assert not publisher.watched(ws, cid) and not visitors_process.watched(ws, cid)
+        publisher.publish(delta(ws, cid, "unseen"))
+        visitor_typing = {"who": "visitor", "on": True}
+        publisher.publish(Envelope(None, ev.TYPING, ws, cid, visitor_typing))
+        await settle()
+        assert "realtime" not in bus.published
+
+        agent_typing = {"who": "agent", "on": True, "name": "Ana"}
+        publisher.publish(Envelope(None, ev.TYPING, ws, cid, agent_typing))
+        await settle()
+        assert [e.data for e in visitor.got] == [agent_typing]
+
+        # An agent on the same conversation does draw them, and leaving undoes it.
+        agent = Recorder()
+        visitors_process.join(topic, agent)
+        await settle()
+        assert publisher.watched(ws, cid)
+        visitors_process.leave(topic, agent)
+        assert not visitors_process.watched(ws, cid)
+        visitors_process.leave(topic, visitor)
+        visitors_process.leave(topic, visitor)  # twice: harmless
+        assert visitors_process.sockets == 0
+    finally:
+        await publisher.aclose()
+        await visitors_process.aclose()

@@ -5,9 +5,10 @@ a bounded outbound queue that one task drains into pub/sub, in order, merging co
 token deltas of one message into one publish. Every process (the publisher included)
 receives each event once from pub/sub and hands it to the sockets subscribed here.
 
-Ephemeral events (tokens, typing) are published only while some process has a socket on
-their workspace or conversation: each process announces what its sockets watch (at once
-when a new one joins, then every few seconds), and the others remember it for a while.
+Ephemeral events (tokens, typing) are published only while some process has an agent's
+socket on their workspace or conversation: each process announces what its agent sockets
+watch (at once when a new one joins, then every few seconds), and the others remember it
+for a while. Visitors' sockets do not count (see `wanted`).
 Without this, every token of every reply crossed Redis to every process when no agent was
 looking (a thousand streams of 50 tokens: 50,000 publishes, most of a core).
 """
@@ -48,6 +49,9 @@ class Topic:
 
 
 class Subscriber(Protocol):
+    @property
+    def audience(self) -> str: ...  # "visitor" or "agent" (realtime/views.py)
+
     def offer(self, env: Envelope, cache: dict[str, str | None]) -> None: ...
 
 
@@ -59,6 +63,10 @@ class Broker:
         self._pubsub = pubsub
         self._conversations: dict[uuid.UUID, set[Subscriber]] = defaultdict(set)
         self._workspaces: dict[uuid.UUID, set[Subscriber]] = defaultdict(set)
+        # Agent sockets per workspace (the inbox) or conversation: what `watched` means.
+        # Visitors are left out: their widget shows neither tokens (it has its own stream)
+        # nor visitor typing, and every open widget has a socket on its conversation.
+        self._agents: dict[uuid.UUID, int] = {}
         self._outbound: asyncio.Queue[Envelope] = asyncio.Queue(maxsize=outbound_max)
         self._task: asyncio.Task[None] | None = None
         self._announcer: asyncio.Task[None] | None = None
@@ -76,25 +84,40 @@ class Broker:
     # ---- subscriptions -------------------------------------------------------------------
     def join(self, topic: Topic, sub: Subscriber) -> None:
         """Subscribe `sub` to a conversation's or a workspace's events."""
-        table = self._table(topic)
-        if topic.id not in table:
-            self._announce_soon.set()
-        table[topic.id].add(sub)
+        self._table(topic)[topic.id].add(sub)
+        if sub.audience == "agent":
+            seen = self._agents.get(topic.id, 0)
+            if not seen:
+                self._announce_soon.set()
+            self._agents[topic.id] = seen + 1
 
     def leave(self, topic: Topic, sub: Subscriber) -> None:
         table = self._table(topic)
         subs = table.get(topic.id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del table[topic.id]
+        if subs is None or sub not in subs:
+            return
+        subs.discard(sub)
+        if not subs:
+            del table[topic.id]
+        if sub.audience == "agent":
+            left = self._agents.get(topic.id, 1) - 1
+            if left > 0:
+                self._agents[topic.id] = left
+            else:
+                self._agents.pop(topic.id, None)
 
     def _table(self, topic: Topic) -> dict[uuid.UUID, set[Subscriber]]:
         return self._conversations if topic.kind == "conversation" else self._workspaces
 
+    def wanted(self, type_: str, data: dict[str, object], ws: uuid.UUID, cid: uuid.UUID) -> bool:
+        """Whether an ephemeral event would reach anyone: an agent's typing always may (the
+        visitor's widget shows it; at most once a second per agent), the rest (tokens,
+        `message.started`, the visitor's typing) only agents, and only where one watches."""
+        return (type_ == ev.TYPING and data.get("who") == "agent") or self.watched(ws, cid)
+
     def watched(self, workspace_id: uuid.UUID, conversation_id: uuid.UUID) -> bool:
-        """Whether a socket anywhere would receive this conversation's ephemeral events."""
-        if workspace_id in self._workspaces or conversation_id in self._conversations:
+        """Whether an agent's socket anywhere watches this conversation or its workspace."""
+        if workspace_id in self._agents or conversation_id in self._agents:
             return True
         if not self._remote:
             return False
@@ -114,7 +137,9 @@ class Broker:
     def publish(self, env: Envelope) -> None:
         """Queue an event for every process; never waits. Durable ones also reach listeners;
         ephemeral ones go only where a socket watches (see `watched`)."""
-        if env.id is None and not self.watched(env.workspace_id, env.conversation_id):
+        if env.id is None and not self.wanted(
+            env.type, env.data, env.workspace_id, env.conversation_id
+        ):
             return
         try:
             self._outbound.put_nowait(env)
@@ -188,13 +213,13 @@ class Broker:
         return env, other
 
     async def _announce(self) -> None:
-        """Tell the other processes what this one's sockets watch: at once when a new
-        workspace or conversation gains a socket, and every ANNOUNCE_SECONDS while any do."""
+        """Tell the other processes what this one's agent sockets watch: at once when a
+        workspace or conversation gains one, and every ANNOUNCE_SECONDS while any do."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._announce_soon.wait(), ANNOUNCE_SECONDS)
             self._announce_soon.clear()
-            ids = [*self._workspaces, *self._conversations]
+            ids = list(self._agents)
             if not ids:
                 continue
             payload = orjson.dumps({"origin": self._origin, "ids": [i.hex for i in ids]})

@@ -70,7 +70,7 @@ class Realtime:
         data: dict[str, Any],
     ) -> None:
         """An ephemeral event (token, typing): published, never stored; dropped at once
-        (before building anything) when no socket anywhere watches the conversation."""
-        if not self.broker.watched(workspace_id, conversation_id):
+        (before building anything) when no socket anywhere would show it."""
+        if not self.broker.wanted(type_, data, workspace_id, conversation_id):
             return
         self.broker.publish(Envelope(None, type_, workspace_id, conversation_id, data))
