@@ -21,6 +21,7 @@ import os
 import resource
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,12 @@ class Result:
     added_ms: list[float] = field(default_factory=list)
     first_token_ms: list[float] = field(default_factory=list)  # from the visitor's POST
     unstamped: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+
+    def fail(self, reason: str) -> None:
+        self.streams_failed += 1
+        self.failures[reason] += 1
+
     stream_seconds: float = 0.0
     cpu_seconds: float = 0.0
 
@@ -131,7 +138,7 @@ async def stream_one(
             headers={"Authorization": f"Bearer {conv[1]}", "Accept": "text/event-stream"},
         ) as resp:
             if resp.status != 200:
-                result.streams_failed += 1
+                result.fail(f"HTTP {resp.status} {(await resp.text())[:120]}")
                 return
             # Lines until the stamped first token; then raw chunks, only looking for the end:
             # 1,000 streams decoded line by line in one Python process saturate a core of
@@ -154,9 +161,9 @@ async def stream_one(
             if done:
                 result.streams_done += 1
             else:
-                result.streams_failed += 1
-    except (TimeoutError, aiohttp.ClientError):
-        result.streams_failed += 1
+                result.fail("the stream ended without a done event")
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        result.fail(f"{type(exc).__name__}: {exc}"[:160])
 
 
 async def drive(args: argparse.Namespace, base: str, port: int, pid: int) -> Result:
@@ -256,6 +263,8 @@ def run_once(args: argparse.Namespace) -> Result:
         wait_ready(f"http://127.0.0.1:{porch_port}/ready", porch)
         result = asyncio.run(drive(args, base, porch_port, porch.pid))
         if result.streams_failed:
+            for reason, count in result.failures.most_common(5):
+                print(f"{count} replies failed: {reason}")
             print(f"server log (last lines):\n{log_tail(porch)}")
         return result
     finally:

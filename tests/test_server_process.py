@@ -43,6 +43,7 @@ def server(
         "PORCH_SHUTDOWN_GRACE_SECONDS": "10",
         "PORCH_LOG_LEVEL": "warning",
         "PORCH_LLM_TIMEOUT": "5",
+        "PORCH_HTTP_KEEPALIVE_SECONDS": "7",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "porch.cli", "serve", "--port", str(port), "--demo"],
@@ -161,3 +162,26 @@ async def test_sigterm_lets_streams_in_flight_finish(
     assert len(rows) == 5 and {status for _, status in rows} == {"complete"}
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/health", timeout=2)
+
+
+def test_idle_connections_are_kept_as_long_as_configured(
+    server: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    """Kept past uvicorn's own 5 s (a proxy in front keeps its side open longer, and a
+    server that closes first races the next request on it), then closed."""
+    import socket
+
+    port = int(server[0].rsplit(":", 1)[1])
+    request = f"GET /live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(request)
+            response = b""
+            while b'{"status":"ok"}' not in response:  # head and body may come apart
+                chunk = sock.recv(65536)
+                assert chunk, f"closed early: {response!r}"
+                response += chunk
+            assert response.startswith(b"HTTP/1.1 200"), response[:100]
+            time.sleep(6)  # idle longer than uvicorn's default keep-alive
+        sock.settimeout(5)
+        assert sock.recv(1) == b""  # closed by the server after its 7 s

@@ -107,6 +107,7 @@ def serve(
         server_header=False,
         log_level="warning",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,
+        timeout_keep_alive=settings.http_keepalive_seconds,
     )
 
 

@@ -45,7 +45,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
         # No pre-ping: it is a round trip per checkout. A connection broken by a restart
         # fails its statement, SQLAlchemy invalidates the pool, and the next one reconnects.
         pool_pre_ping=False,

@@ -41,8 +41,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     # SQLite by default; postgresql+asyncpg://user@host/db for scale-out.
     database_url: str | None = None
-    # Connections per process on PostgreSQL (and as many again in overflow).
+    # Connections each process keeps open to PostgreSQL.
     database_pool_size: int = Field(default=20, ge=1, le=200)
+    # Extra connections a process may open under load, each closed again as soon as it is
+    # returned. Opening one costs PostgreSQL a new backend process and porch its prepared
+    # statements, so by default a burst waits for a pooled connection instead.
+    database_max_overflow: int = Field(default=0, ge=0, le=200)
     # Unset keeps cache, rate limits and pub/sub in-process.
     redis_url: str | None = None
     # Signs sessions and encrypts secrets at rest; generated into the data dir when unset.
@@ -176,6 +180,10 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(default=10.0, gt=0, le=120)
     # Seconds that streams in flight get to finish on shutdown.
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # Seconds an idle HTTP connection is kept open. Longer than the idle timeout of what
+    # sits in front (load balancers commonly keep 60 s): a server that closes first races
+    # the next request sent on that connection, which the client sees as a dropped request.
+    http_keepalive_seconds: int = Field(default=75, ge=1, le=3600)
     # Apply migrations when `porch serve` starts (always on for SQLite).
     auto_migrate: bool = True
     # Log verbosity: debug, info, warning or error.
