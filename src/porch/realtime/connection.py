@@ -3,9 +3,9 @@
 Most sockets are idle most of the time (a visitor between messages), so an idle one holds as
 little as it can: the handler's coroutine, waiting for the client's next frame, and a small
 list for the outbox. Nothing else runs for it: a sender task exists only while there are
-frames to write, and ends when the outbox is empty. (A receiving task plus an asyncio.Queue
-as the outbox, the obvious shape, cost about 4 KB more per socket: a Queue is three deques
-and an Event's fourth, 600 bytes each.)
+frames to write, and ends when the outbox is empty. (The obvious shape, a receiving task
+plus an asyncio.Queue as the outbox, held several KB more per socket by tracemalloc's
+count: a Queue alone is three deques and an Event's fourth, about 600 bytes each.)
 
 A client that cannot keep up fills its outbox and is closed (code 4008); it reconnects with
 `last_event_id` and is sent what it missed from the database, so dropping it loses nothing.
