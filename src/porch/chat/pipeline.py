@@ -71,62 +71,41 @@ async def accept(
     """Enforce rate limits, store the visitor's message durably, count it against budgets.
 
     Raises RateLimited first; a spent budget is not an error (see `Accepted.spent`)."""
-    async with state.prepare_slot():
-        return await _accept(state, conversation, widget, question, visitor_key=visitor_key)
-
-
-async def _accept(
-    state: State,
-    conversation: ConversationRef,
-    widget: WidgetConfig,
-    question: str,
-    *,
-    visitor_key: str,
-) -> Accepted:
     s, lim = state.settings, widget.limits
-    await state.limits.check(
-        [
-            (
-                Rule(
-                    "visitor.minute",
-                    lim.get("visitor_messages_per_minute") or s.default_visitor_messages_per_minute,
-                    "minute",
-                ),
-                visitor_key,
-            ),
-            (
-                Rule(
-                    "visitor.day",
-                    lim.get("visitor_messages_per_day") or s.default_visitor_messages_per_day,
-                    "day",
-                ),
-                visitor_key,
-            ),
-        ]
-    )
-    user_message_id = uuid7()
-    # Autocommit statements on one connection: the INSERT is durable when it returns (and
-    # its trigger counts it), the counters are bumped, and agents see the question at once.
-    async with state.autocommit.connect() as conn:
-        await repo.insert_message(
-            conn,
-            {
-                "id": user_message_id,
-                "conversation_id": conversation.id,
-                "workspace_id": conversation.workspace_id,
-                "widget_id": conversation.widget_id,
-                "role": "user",
-                "content": question,
-                "status": "complete",
-                "sources": [],
-            },
-            now=utcnow(),
+    per_minute = lim.get("visitor_messages_per_minute") or s.default_visitor_messages_per_minute
+    per_day = lim.get("visitor_messages_per_day") or s.default_visitor_messages_per_day
+    # One of the process's few preparation slots: a burst of new questions waits here
+    # instead of crowding the event loop that relays replies already streaming.
+    async with state.prepare_slot():
+        await state.limits.check(
+            [
+                (Rule("visitor.minute", per_minute, "minute"), visitor_key),
+                (Rule("visitor.day", per_day, "day"), visitor_key),
+            ]
         )
-        spent = await budgets.count_message(state, conn, widget)
-        # A person's conversation gets no assistant reply.
-        quiet = await live.visitor_message(state, conn, conversation, user_message_id, question)
-    message_id = None if quiet else uuid7()
-    return Accepted(conversation, widget, question, user_message_id, message_id, spent)
+        user_message_id = uuid7()
+        # Autocommit statements on one connection: the INSERT is durable when it returns (and
+        # its trigger counts it), the counters are bumped, and agents see the question at once.
+        async with state.autocommit.connect() as conn:
+            await repo.insert_message(
+                conn,
+                {
+                    "id": user_message_id,
+                    "conversation_id": conversation.id,
+                    "workspace_id": conversation.workspace_id,
+                    "widget_id": conversation.widget_id,
+                    "role": "user",
+                    "content": question,
+                    "status": "complete",
+                    "sources": [],
+                },
+                now=utcnow(),
+            )
+            spent = await budgets.count_message(state, conn, widget)
+            # A person's conversation gets no assistant reply.
+            quiet = await live.visitor_message(state, conn, conversation, user_message_id, question)
+        message_id = None if quiet else uuid7()
+        return Accepted(conversation, widget, question, user_message_id, message_id, spent)
 
 
 def start(state: State, accepted: Accepted) -> asyncio.Queue[Event | None]:
