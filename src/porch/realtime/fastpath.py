@@ -2,9 +2,10 @@
 
 A WebSocket keeps every layer it passed through on the stack for as long as it is open: each
 middleware's frame, the router's, FastAPI's exit stacks and exception wrappers. For a page
-request that is microseconds; for a visitor's socket, idle for hours between messages and
-held by thousands of visitors at once, it was about 6 KB per socket
-(`python -m bench.websockets`). The app looks here before its middleware stack: this matches
+request that is microseconds; a visitor's socket is idle for hours between messages and
+held by thousands of visitors at once (skipping the layers was one of the steps that took
+an idle socket from 47.8 to 26.8 KB: docs/performance.md, `python -m bench.websockets`).
+The app looks here before its middleware stack: this matches
 the one socket route that visitors hold, parses its three parameters itself and calls the
 handler; everything else goes through the stack as usual.
 """
