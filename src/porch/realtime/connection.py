@@ -195,10 +195,9 @@ class Connection:
             self.closing = self.closing or (1011, "server error")
         finally:
             self._sender = None
+        # Frames pushed while one was being written were sent by the loop above.
         if self.closing is not None:
             await self._close_socket()
-        elif self._outbox:
-            self._wake()  # pushed while the last frame was being written
 
     async def _close_socket(self) -> None:
         code, reason = self.closing or (1000, "")
