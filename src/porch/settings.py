@@ -87,11 +87,14 @@ class Settings(BaseSettings):
     embeddings_base_url: str | None = None
     # API key for PORCH_EMBEDDINGS=openai; defaults to PORCH_LLM_API_KEY. Never logged.
     embeddings_api_key: SecretStr | None = None
-    # Passages the built-in embedding model embeds at once, one CPU thread each.
+    # Runs of the built-in embedding model at once while ingesting, one CPU thread each.
     embeddings_threads: int = Field(default=2, ge=1, le=64)
-    # Passages per model run; runs are sorted by length so padding stays small (small
-    # batches were fastest here: 4 ran 9 % faster than 16).
+    # Passages per run of the built-in model; runs are sorted by length so padding stays
+    # small (small batches were fastest here: 4 ran 9 % faster than 16).
     embeddings_batch_size: int = Field(default=4, ge=1, le=256)
+    # Passages per request to an OpenAI-compatible /embeddings endpoint; lower it for a
+    # server that caps a request's inputs (some default to 32).
+    embeddings_request_inputs: int = Field(default=64, ge=1, le=2048)
     # Passages whose similarity to the question is below this are not given to the assistant.
     search_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
     # Memory, in megabytes, for the in-memory vector matrices of all widgets of a process.

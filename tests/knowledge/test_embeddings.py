@@ -88,3 +88,21 @@ async def test_registry_and_openai_compatible_endpoint() -> None:
     query = await embedder.embed_query("cc")
     assert query is not None and query.shape == (3,)
     await embedder.aclose()
+
+    # A server that caps a request's inputs: requests of at most that many, rows in order.
+    seen.clear()
+    capped = Settings(
+        embeddings="openai",
+        embeddings_model="nomic-embed-text",
+        llm_base_url="http://emb.test/v1",
+        embeddings_request_inputs=2,
+    )
+    embedder = OpenAIEmbedder(
+        capped, http_client=httpx.AsyncClient(transport=httpx.MockTransport(reply))
+    )
+    texts = ["a", "bb", "ccc", "dddd", "eeeee"]
+    out = await embedder.embed_passages(texts)
+    assert [len(b["input"]) for b in seen] == [2, 2, 1]  # type: ignore[arg-type]
+    lengths = out[:, 0] / out[:, 1]  # each vector is (len(text), 1, 0), normalized
+    assert np.allclose(lengths, [len(t) for t in texts])
+    await embedder.aclose()

@@ -87,9 +87,7 @@ class OpenAIEmbedder:
         key = settings.embeddings_api_key or settings.llm_api_key
         self.model = settings.embeddings_model or ""
         self.name = f"openai:{self.model}"
-        # Inputs per request: one round trip carries many (the local model's batch size,
-        # PORCH_EMBEDDINGS_BATCH_SIZE, is about CPU caches, not round trips).
-        self._batch = max(64, settings.embeddings_batch_size)
+        self._batch = settings.embeddings_request_inputs
         self._client: Any = AsyncOpenAI(
             api_key=key.get_secret_value() if key else "not-needed",
             base_url=settings.embeddings_base_url or settings.llm_base_url,

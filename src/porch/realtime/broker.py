@@ -136,7 +136,7 @@ class Broker:
     # ---- publishing ----------------------------------------------------------------------
     def publish(self, env: Envelope) -> None:
         """Queue an event for every process; never waits. Durable ones also reach listeners;
-        ephemeral ones go only where a socket watches (see `watched`)."""
+        ephemeral ones only where they would be shown (see `wanted`)."""
         if env.id is None and not self.wanted(
             env.type, env.data, env.workspace_id, env.conversation_id
         ):
