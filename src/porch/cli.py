@@ -103,6 +103,11 @@ def serve(
         ws_per_message_deflate=False,
         # Clients send small JSON frames (typing, pongs); nothing needs 16 MB.
         ws_max_size=64 * 1024,
+        # porch's heartbeat already pings every socket with a frame the page answers (and can
+        # see, which protocol pings it cannot) and closes the silent ones; uvicorn's own
+        # pings would double that work and keep two timers per socket.
+        ws_ping_interval=None,
+        ws_ping_timeout=None,
         proxy_headers=True,
         server_header=False,
         log_level="warning",
