@@ -112,6 +112,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     realtime.broker.listeners.append(WebhookDispatcher(settings, sessionmaker, pubsub, jobs))
     await realtime.start()
     gc_tuning.settle(settings.gc_young_threshold)
+    gc_tuning.log_pauses(settings.gc_log_pause_ms)
     log.info(
         "started",
         version=__version__,

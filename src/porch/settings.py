@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     # Objects a worker may allocate between young-generation garbage collections; at start-up
     # everything loaded so far is also frozen out of collection. 0 keeps Python's defaults.
     gc_young_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
+    # Log a warning (`gc_pause`) for every garbage collection longer than this many
+    # milliseconds: each one pauses every stream of its worker. 0: off.
+    gc_log_pause_ms: float = Field(default=0, ge=0, le=60_000)
     # Hours without a message after which a visitor token stops working (401
     # visitor_token_expired); each message the conversation gets keeps it alive.
     visitor_token_idle_hours: int = Field(default=24 * 30, ge=1, le=24 * 3650)
