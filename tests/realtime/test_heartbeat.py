@@ -63,7 +63,7 @@ async def test_each_socket_is_pinged_once_per_interval_spread_over_the_interval(
     assert len({round(m / (beat.interval / Heartbeat.SLICES)) for m in moments}) >= 15
 
 
-async def test_a_large_group_is_pinged_a_few_dozen_per_turn() -> None:
+async def test_a_large_group_is_pinged_a_few_sockets_per_loop_turn() -> None:
     turns = count_turns()
     beat = Heartbeat(interval=20, missed=2)
     sockets = [FakeSocket(turns, time.monotonic()) for _ in range(1000)]

@@ -225,9 +225,8 @@ class Heartbeat:
 
     The sockets are spread over `SLICES` groups pinged one after another through the
     interval, `PER_TURN` per event-loop turn. Pinging all 5,000 sockets of a process at once
-    stalled it for 160-180 ms (a request probing it meanwhile waited that long; a send costs
-    tens of microseconds here), and every token of every reply streaming in that process
-    waited behind it; spread, the longest wait measured 9-12 ms.
+    stalled it: a request probing it waited up to 147-174 ms (bench/stalls.py), and so did
+    every token of every reply streaming in that process; spread, 7.5-8.0 ms.
     """
 
     SLICES = 20
