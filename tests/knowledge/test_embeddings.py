@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 import httpx
 import numpy as np
@@ -26,6 +27,28 @@ def test_tokens_match_bert_base_uncased() -> None:
     assert model.ids("unaffable") == [101, 14477, 20961, 3468, 102]
     long = model.ids("word " * 1000)
     assert len(long) == minilm.MAX_TOKENS and long[0] == 101 and long[-1] == 102
+
+
+async def test_the_model_is_loaded_and_run_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading takes about a second: done on the event loop, it would stall every stream."""
+    threads: list[str] = []
+    real = minilm._load
+
+    def watched() -> minilm._Model:
+        threads.append(threading.current_thread().name)
+        return real()
+
+    monkeypatch.setattr(minilm, "_load", watched)
+    embedder = minilm.MiniLMEmbedder(threads=2, batch=2)
+    try:
+        await embedder.embed_passages(["Refunds take five days.", "Invoices are monthly."])
+        await embedder.embed_query("How do I get my money back?")
+    finally:
+        await embedder.aclose()
+    assert len(threads) == 3
+    assert all(name.startswith("porch-embed") for name in threads), threads
 
 
 async def test_batches_keep_order_and_meaning() -> None:

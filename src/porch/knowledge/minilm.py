@@ -124,6 +124,12 @@ def _load() -> _Model:
         return model
 
 
+def _run(texts: list[str], batch: int) -> Matrix:
+    # On the embedding thread: the first call loads the model (about a second), which must
+    # not happen on the event loop.
+    return _load().run(texts, batch)
+
+
 class MiniLMEmbedder:
     """The offline default. Thread-safe: onnxruntime sessions allow concurrent runs.
 
@@ -149,9 +155,6 @@ class MiniLMEmbedder:
     def enabled(self) -> bool:
         return True
 
-    def load(self) -> None:
-        _load()
-
     async def embed_passages(self, texts: Sequence[str]) -> Matrix:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
@@ -160,9 +163,7 @@ class MiniLMEmbedder:
         n = min(self._threads, len(items))
         shards = await asyncio.gather(
             *(
-                embed_off_loop(
-                    functools.partial(_load().run, items[i::n], self._batch), self._passages
-                )
+                embed_off_loop(functools.partial(_run, items[i::n], self._batch), self._passages)
                 for i in range(n)
             )
         )
@@ -175,7 +176,7 @@ class MiniLMEmbedder:
         cached = self._cache.get(text)
         if cached is not None:
             return cached
-        matrix = await embed_off_loop(lambda: _load().run([text], 1), self._queries)
+        matrix = await embed_off_loop(functools.partial(_run, [text], 1), self._queries)
         vector: Matrix = matrix[0]
         self._cache.put(text, vector)
         return vector
