@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import gc
 import os
 import resource
 import shutil
@@ -30,6 +29,7 @@ import aiohttp
 
 from bench.chat import recreate_database
 from bench.harness import (
+    client_gc_paused,
     free_port,
     log_tail,
     median,
@@ -128,6 +128,21 @@ async def open_idle_ws(
     return reader, writer
 
 
+async def open_idle_sockets(
+    port: int, convs: list[tuple[str, str]]
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """One idle socket per conversation, 200 handshakes at a time."""
+    sockets: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    slots = asyncio.Semaphore(200)
+
+    async def open_one(conv: tuple[str, str]) -> None:
+        async with slots:
+            sockets.append(await open_idle_ws(port, conv))
+
+    await asyncio.gather(*(open_one(c) for c in convs))
+    return sockets
+
+
 async def stream_one(
     session: aiohttp.ClientSession, base: str, conv: tuple[str, str], result: Result
 ) -> None:
@@ -185,34 +200,17 @@ async def drive(args: argparse.Namespace, base: str, port: int, pid: int) -> Res
         await asyncio.gather(*(stream_one(session, base, c, Result()) for c in stream_convs[:20]))
         await asyncio.sleep(1)
         rss0 = tree_rss_kb(pid)
-        sockets: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        slots = asyncio.Semaphore(200)
-
-        async def open_one(conv: tuple[str, str]) -> None:
-            async with slots:
-                sockets.append(await open_idle_ws(port, conv))
-
-        await asyncio.wait_for(
-            asyncio.gather(*(open_one(c) for c in idle_convs)), timeout=args.deadline
-        )
+        sockets = await asyncio.wait_for(open_idle_sockets(port, idle_convs), args.deadline)
         result.idle_open = len(sockets)
         await asyncio.sleep(2)
         result.rss_per_idle_kb = (tree_rss_kb(pid) - rss0) / max(1, len(sockets))
-        # Every stream at once, while the idle connections stay open. The client does not
-        # collect garbage meanwhile: its full collections walked the objects of 10,000
-        # sockets and paused it for 200 ms at a time, which read as porch's delay.
-        gc.collect()
-        gc.freeze()
-        gc.disable()
+        # Every stream at once, while the idle connections stay open.
         cpu0, t0 = tree_cpu_seconds(pid), time.perf_counter()
-        try:
+        with client_gc_paused():
             await asyncio.wait_for(
                 asyncio.gather(*(stream_one(session, base, c, result) for c in stream_convs)),
                 timeout=args.deadline,
             )
-        finally:
-            gc.enable()
-            gc.unfreeze()
         result.stream_seconds = time.perf_counter() - t0
         result.cpu_seconds = tree_cpu_seconds(pid) - cpu0
         still_open = 0

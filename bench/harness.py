@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import shutil
 import socket
@@ -10,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -172,3 +174,21 @@ def start_fake_model(tokens: int, latency_ms: float) -> tuple[subprocess.Popen[b
         ]
     )
     return proc, port
+
+
+@contextlib.contextmanager
+def client_gc_paused() -> Iterator[None]:
+    """No garbage collection in the load generator while it measures.
+
+    Its full collections walk every object it holds (10,000 sockets' worth in
+    bench/connections.py) and paused it for 141 and 202 ms inside one run's measured phase,
+    which read as the server's delay. What is alive now is frozen out of collection first.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import shutil
 import time
@@ -23,8 +22,17 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bench.connections import open_idle_ws, raise_fd_limit, seed
-from bench.harness import free_port, median, percentile, python, spawn, stop, wait_ready
+from bench.connections import open_idle_sockets, raise_fd_limit, seed
+from bench.harness import (
+    client_gc_paused,
+    free_port,
+    median,
+    percentile,
+    python,
+    spawn,
+    stop,
+    wait_ready,
+)
 
 
 @dataclass
@@ -35,11 +43,8 @@ class Probe:
 
 
 async def probe(session: aiohttp.ClientSession, url: str, seconds: float) -> Probe:
-    # The prober does not collect garbage meanwhile: its own pauses would read as the server's.
-    gc.collect()
-    gc.disable()
-    try:
-        latencies: list[float] = []
+    latencies: list[float] = []
+    with client_gc_paused():
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             began = time.perf_counter()
@@ -47,8 +52,6 @@ async def probe(session: aiohttp.ClientSession, url: str, seconds: float) -> Pro
                 await resp.read()
             latencies.append((time.perf_counter() - began) * 1000)
             await asyncio.sleep(0.005)
-    finally:
-        gc.enable()
     return Probe(percentile(latencies, 0.5), percentile(latencies, 0.99), max(latencies))
 
 
@@ -58,14 +61,7 @@ async def drive(args: argparse.Namespace, base: str, port: int) -> tuple[Probe, 
     async with aiohttp.ClientSession(connector=connector, cookie_jar=jar) as session:
         convs = await seed(session, base, args.sockets)
         quiet = await probe(session, f"{base}/live", args.seconds)
-        slots = asyncio.Semaphore(200)
-        sockets: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-
-        async def open_one(conv: tuple[str, str]) -> None:
-            async with slots:
-                sockets.append(await open_idle_ws(port, conv))
-
-        await asyncio.gather(*(open_one(c) for c in convs))
+        sockets = await open_idle_sockets(port, convs)
         await asyncio.sleep(args.ping_seconds)  # every socket has joined a ping round
         loaded = await probe(session, f"{base}/live", args.seconds)
         for _reader, writer in sockets:
