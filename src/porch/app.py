@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +21,8 @@ from porch.chat.agent_routes import AgentMessages
 from porch.chat.agent_routes import router as agent_router
 from porch.chat.compat import LegacyPaths
 from porch.chat.compat import router as compat_router
+from porch.chat.compat_config import router as compat_config_router
+from porch.chat.dependencies import origin_verdict
 from porch.chat.identity import router as identity_router
 from porch.chat.inbox_routes import router as inbox_router
 from porch.chat.routes import router as chat_router
@@ -45,7 +46,7 @@ from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
 from porch.realtime.fastpath import ConversationSockets
 from porch.realtime.hub import Realtime
 from porch.realtime.routes import router as realtime_router
-from porch.security.cors import VisitorCORS
+from porch.security.cors import CORSPreflight, Kind, VisitorCORS
 from porch.security.headers import security_headers
 from porch.settings import Settings, load_settings
 from porch.state import State
@@ -63,11 +64,10 @@ log = structlog.get_logger("porch.app")
 
 
 async def _origin_allowed(
-    app: FastAPI, widget_id: uuid.UUID, origin: str, host: str | None
+    app: FastAPI, kind: Kind, ident: str | None, origin: str, host: str | None
 ) -> bool | None:
     state: State | None = getattr(app.state, "porch", None)
-    config = await state.widgets.get(widget_id) if state is not None else None
-    return config.allows_origin(origin, host) if config is not None else None
+    return await origin_verdict(state, kind, ident, origin, host) if state is not None else None
 
 
 def _redis_client(url: str) -> Any:
@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops_router,
         web_router,
         compat_router,
+        compat_config_router,
         inbox_router,
         agent_router,
         accounts_router,
@@ -200,14 +201,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
 
-    # CORS per widget: the exact Origin on visitor routes, only where the widget allows it.
-    app.add_middleware(VisitorCORS, origin_check=lambda *a: _origin_allowed(app, *a))
-    # Owner aliases (/api/widgets…) for automation written against the systems porch replaces.
-    app.add_middleware(LegacyPaths)
+    # Listed innermost first. Preflights are answered inside the request context (request
+    # id, security headers, metrics) but before the drain gate: during a restart the browser
+    # may still send the request, and read its 503.
+    async def check(kind: Kind, ident: str | None, origin: str, host: str | None) -> bool | None:
+        return await _origin_allowed(app, kind, ident, origin, host)
+
     # After SIGTERM: new requests get 503 while the streams in flight finish.
     app.add_middleware(DrainGate, state=lambda: getattr(app.state, "porch", None))
-    # A person's POST /conversations/{id}/messages (no visitor token) is an agent reply.
-    app.add_middleware(AgentMessages)
+    app.add_middleware(CORSPreflight, origin_check=check)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
@@ -216,6 +218,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Document uploads; the multipart envelope adds a little to the file's own limit.
         large_bodies=(UPLOAD_PATH, settings.upload_max_bytes + 64 * 1024),
     )
+    # CORS per widget, outside every layer that answers on its own (413, 503), so that every
+    # reply an allowed origin gets is readable to it (security/cors.py).
+    app.add_middleware(VisitorCORS, origin_check=check)
+    # Path rewrites, seen by every layer inside. A person's POST /conversations/{id}/messages
+    # (no visitor token) is an agent reply: rewritten before CORS, so owners get none.
+    app.add_middleware(AgentMessages)
+    # Owner aliases (/api/widgets…) for automation written against the systems porch replaces.
+    app.add_middleware(LegacyPaths)
     # Outermost: the hottest public path answers before anything else runs.
     app.add_middleware(
         PublicConfigFastPath,

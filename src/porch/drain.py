@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from porch.errors import error_body
+from porch.errors import error_body, is_compat_path
 from porch.state import State
 
 log = structlog.get_logger("porch.drain")
@@ -84,6 +84,7 @@ class DrainGate:
             "shutting_down",
             "This server is restarting; please retry in a moment.",
             str(scope.get("state", {}).get("request_id", "")),
+            compat=is_compat_path(scope["path"]),
         )
         await send(
             {

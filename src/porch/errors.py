@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -106,11 +107,31 @@ class Unavailable(PorchError):
         super().__init__(message, code=code, headers={"Retry-After": str(retry_after)})
 
 
+# The routes of the systems porch replaces (chat/compat*.py). Their clients read `error` as
+# a string (Spur's `{"error": "Message cannot be empty"}`), so errors there put the human
+# message in `error` and porch's code beside it. Matched on the path, not the route, so the
+# refusals that middleware sends before any route runs (413, 503) take the same shape.
+_COMPAT_PATH = re.compile(
+    r"^/(?:chat/(?:message|history/[^/]*)|api/(?:chat|config|widget-config|environment|health))$"
+)
+
+
+def is_compat_path(path: str) -> bool:
+    return _COMPAT_PATH.match(path) is not None
+
+
 def request_id_of(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
 
-def error_body(code: str, message: str, request_id: str, details: Any = None) -> bytes:
+def error_body(
+    code: str, message: str, request_id: str, details: Any = None, *, compat: bool = False
+) -> bytes:
+    if compat:
+        flat: dict[str, Any] = {"error": message, "code": code, "request_id": request_id}
+        if details is not None:
+            flat["details"] = details
+        return orjson.dumps(flat)
     error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
     if details is not None:
         error["details"] = details
@@ -124,12 +145,29 @@ def error_response(
     request_id: str,
     headers: dict[str, str] | None = None,
     details: Any = None,
+    *,
+    compat: bool = False,
 ) -> Response:
     return Response(
-        error_body(code, message, request_id, details),
+        error_body(code, message, request_id, details, compat=compat),
         status_code=status,
         media_type="application/json",
         headers=headers,
+    )
+
+
+def _reply(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: Any = None,
+) -> Response:
+    """The error in the shape the route's clients read (see `_COMPAT_PATH`)."""
+    compat = is_compat_path(request.scope.get("path", ""))
+    return error_response(
+        status, code, message, request_id_of(request), headers, details, compat=compat
     )
 
 
@@ -140,18 +178,14 @@ def _describe(err: dict[str, Any]) -> str:
 
 async def _porch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PorchError)
-    return error_response(
-        exc.status, exc.code, exc.message, request_id_of(request), exc.headers, exc.details
-    )
+    return _reply(request, exc.status, exc.code, exc.message, exc.headers, exc.details)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(
-            400, "malformed_json", "The request body is not valid JSON.", request_id_of(request)
-        )
+        return _reply(request, 400, "malformed_json", "The request body is not valid JSON.")
     details = [
         {
             "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
@@ -160,13 +194,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         for e in errors
     ]
     message = "; ".join(_describe(e) for e in errors[:5])
-    return error_response(
-        400,
-        "validation_error",
-        message or "Invalid request.",
-        request_id_of(request),
-        details=details,
-    )
+    return _reply(request, 400, "validation_error", message or "Invalid request.", details=details)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -175,9 +203,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = "No such route."
-    return error_response(
-        exc.status_code, code, message, request_id_of(request), dict(exc.headers or {})
-    )
+    return _reply(request, exc.status_code, code, message, dict(exc.headers or {}))
 
 
 DATABASE_RETRY_AFTER = 2
@@ -226,11 +252,11 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     import structlog
 
     structlog.get_logger("porch.errors").warning("database_unavailable", error=type(exc).__name__)
-    return error_response(
+    return _reply(
+        request,
         503,
         "database_unavailable",
         "The database is unreachable for a moment; please retry shortly.",
-        request_id_of(request),
         {"Retry-After": str(DATABASE_RETRY_AFTER)},
     )
 
@@ -239,9 +265,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     import structlog
 
     structlog.get_logger("porch.errors").exception("unhandled_error", exc_type=type(exc).__name__)
-    return error_response(
-        500, "internal_error", "Something went wrong on our side.", request_id_of(request)
-    )
+    return _reply(request, 500, "internal_error", "Something went wrong on our side.")
 
 
 def install_error_handlers(app: FastAPI) -> None:

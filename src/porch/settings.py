@@ -164,6 +164,10 @@ class Settings(BaseSettings):
     # Hours without a message after which a visitor token stops working (401
     # visitor_token_expired); each message the conversation gets keeps it alive.
     visitor_token_idle_hours: int = Field(default=24 * 30, ge=1, le=24 * 3650)
+    # What replies on the compatibility routes (POST /chat/message, GET /chat/history) do with
+    # citation markers like [1], which their clients cannot show: strip them, or strip them
+    # and append the sources' titles as plain text ("Sources: …").
+    compat_sources: Literal["strip", "titles"] = "strip"
     # Owner session lifetime, in hours.
     session_hours: int = Field(default=24 * 14, ge=1)
     # Failed sign-ins one account may have in 15 minutes before sign-in is refused (429).

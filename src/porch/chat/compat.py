@@ -1,32 +1,36 @@
-"""Thin aliases for clients written against the chat backends porch replaces.
+"""Spur's chat API (seed 003) and `/api/chat`, for clients written against the backends
+porch replaces; the shapes are in compat_shapes.py, docs/compatibility.md maps the fields.
 
-`sessionId` is the conversation's visitor token, so it is as secret as that token.
-Where no widget is named, the oldest widget on the server answers.
+`sessionId` is the conversation's visitor token, so it is as secret as that token. A
+sessionId porch cannot continue starts a new conversation, as Spur does. Where no widget is
+named, the oldest widget on the server answers. Errors here read `{"error": "…", "code": …}`
+(errors.py) and carry CORS headers for every origin the widget allows (security/cors.py).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from porch import __version__
 from porch.accounts import tokens
+from porch.chat import compat_shapes as shapes
 from porch.chat import pipeline, service
 from porch.chat import repository as repo
+from porch.chat.compat_shapes import CompatMessage
 from porch.chat.dependencies import Visitor, visitor_for, widget_for_visitor
-from porch.chat.events import SSE_HEADERS, Done, Failed, Started, sse
-from porch.chat.routes import client_ip, message_out
+from porch.chat.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, Started, sse
+from porch.chat.routes import client_ip
 from porch.deps import StateDep
-from porch.errors import NotFound, Unavailable
+from porch.errors import NotFound, Unauthorized, Unavailable
 from porch.state import State
 from porch.widgets import service as widgets
+from porch.widgets.cache import WidgetConfig
 
 router = APIRouter(include_in_schema=False)
 _OWNER_ALIAS = "/api/widgets"
@@ -49,16 +53,8 @@ class LegacyPaths:
         await self.app(scope, receive, send)
 
 
-class CompatMessage(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-    message: str = Field(min_length=1, max_length=4000)
-    session_id: str | None = Field(default=None, alias="sessionId", max_length=200)
-    widget_id: uuid.UUID | None = Field(default=None, alias="widgetId")
-    agent_id: uuid.UUID | None = Field(default=None, alias="agentId")
-
-
-async def _widget_id(state: State, named: uuid.UUID | None) -> uuid.UUID:
+async def widget_id(state: State, named: uuid.UUID | None) -> uuid.UUID:
+    """The widget named, or the default one (the oldest) when none is."""
     if named is not None:
         return named
     async with state.sessionmaker() as session:
@@ -68,19 +64,27 @@ async def _widget_id(state: State, named: uuid.UUID | None) -> uuid.UUID:
     return found
 
 
-async def _visitor(state: State, request: Request, body: CompatMessage) -> tuple[Visitor, str]:
-    """The conversation named by sessionId, or a new one in the named or default widget."""
-    if body.session_id:
-        async with state.autocommit.connect() as conn:
-            conversation_id = await repo.conversation_by_token(
-                conn, tokens.token_hash(body.session_id)
-            )
-        if conversation_id is None:
-            raise NotFound("No such session.", code="session_not_found")
-        return await visitor_for(state, request, conversation_id, body.session_id), body.session_id
-    widget = await widget_for_visitor(
-        state, request, await _widget_id(state, body.widget_id or body.agent_id)
-    )
+async def _known(state: State, request: Request, session_id: str | None) -> Visitor | None:
+    """The conversation a sessionId names, origin checked; None when porch cannot continue it.
+
+    Unknown (a visitor coming from a Spur backend, or after a data reset) and expired alike:
+    Spur's client keeps its saved id for good, so an error here would leave the visitor stuck.
+    """
+    if not session_id:
+        return None
+    async with state.autocommit.connect() as conn:
+        conversation_id = await repo.conversation_by_token(conn, tokens.token_hash(session_id))
+    if conversation_id is None:
+        return None
+    try:
+        return await visitor_for(state, request, conversation_id, session_id)
+    except Unauthorized as exc:
+        if exc.code != "visitor_token_expired":
+            raise
+        return None
+
+
+async def _start(state: State, request: Request, widget: WidgetConfig) -> tuple[Visitor, str]:
     async with state.engine.begin() as conn:
         started = await service.start_conversation(
             conn,
@@ -92,39 +96,58 @@ async def _visitor(state: State, request: Request, body: CompatMessage) -> tuple
             user_name=None,
             user_email=None,
             client_ip=client_ip(request),
+            greet=False,  # the client shows its own welcome
         )
     visitor = await visitor_for(state, request, started.conversation_id, started.visitor_token)
     return visitor, started.visitor_token
 
 
+async def _prepare(state: State, request: Request, body: CompatMessage) -> tuple[Visitor, str, str]:
+    """(visitor, sessionId, question): the conversation sessionId names, or a new one.
+
+    In this order: the origin (403 before anything else), the message (400), and only then
+    a new conversation, so a refused or empty message starts none."""
+    known = await _known(state, request, body.session_id)
+    if known is not None and body.session_id:
+        return known, body.session_id, shapes.question(body.message)
+    widget = await widget_for_visitor(
+        state, request, await widget_id(state, body.widget_id or body.agent_id)
+    )
+    text = shapes.question(body.message)
+    visitor, session_id = await _start(state, request, widget)
+    return visitor, session_id, text
+
+
 @router.post("/chat/message")
 async def chat_message(body: CompatMessage, request: Request, state: StateDep) -> dict[str, Any]:
-    visitor, session_id = await _visitor(state, request, body)
+    visitor, session_id, text = await _prepare(state, request, body)
     accepted = await pipeline.accept(
-        state,
-        visitor.conversation,
-        visitor.widget,
-        body.message,
-        visitor_key=str(visitor.conversation.id),
+        state, visitor.conversation, visitor.widget, text, visitor_key=str(visitor.conversation.id)
     )
-    reply = ""
-    async for event in pipeline.events(pipeline.start(state, accepted)):
+    reply, sources = await _collect(pipeline.events(pipeline.start(state, accepted)))
+    return {
+        "reply": shapes.plain(reply, sources, state.settings.compat_sources),
+        "sessionId": session_id,
+    }
+
+
+async def _collect(events: AsyncIterator[Event]) -> tuple[str, list[dict[str, Any]]]:
+    reply, sources = "", []
+    async for event in events:
         if isinstance(event, Failed):
             raise Unavailable(event.message, code=event.code, retry_after=1)
-        if isinstance(event, Done):
+        if isinstance(event, SourcesFound):
+            sources = event.sources
+        elif isinstance(event, Done):
             reply = event.content
-    return {"reply": reply, "sessionId": session_id}
+    return reply, sources
 
 
 @router.post("/api/chat")
 async def chat_stream(body: CompatMessage, request: Request, state: StateDep) -> Response:
-    visitor, session_id = await _visitor(state, request, body)
+    visitor, session_id, text = await _prepare(state, request, body)
     accepted = await pipeline.accept(
-        state,
-        visitor.conversation,
-        visitor.widget,
-        body.message,
-        visitor_key=str(visitor.conversation.id),
+        state, visitor.conversation, visitor.widget, text, visitor_key=str(visitor.conversation.id)
     )
     queue = pipeline.start(state, accepted)
 
@@ -148,49 +171,29 @@ async def chat_stream(body: CompatMessage, request: Request, state: StateDep) ->
     return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-@router.get("/chat/history/{session_id}")
-async def chat_history(session_id: str, request: Request, state: StateDep) -> dict[str, Any]:
+async def _session(state: State, request: Request, session_id: str) -> Visitor:
+    """The conversation a sessionId names. Unknown: the origin is asked of the default widget
+    (the one a new conversation would start in) first, then a readable 404."""
     async with state.autocommit.connect() as conn:
         conversation_id = await repo.conversation_by_token(conn, tokens.token_hash(session_id))
-    if conversation_id is None:
-        raise NotFound("No such session.", code="session_not_found")
-    visitor = await visitor_for(state, request, conversation_id, session_id)
+    if conversation_id is not None:
+        return await visitor_for(state, request, conversation_id, session_id)
+    async with state.sessionmaker() as session:
+        default = await widgets.default_widget_id(session)
+    if default is not None:
+        await widget_for_visitor(state, request, default)
+    raise NotFound(
+        "Conversation not found; send a message without this sessionId to start a new one.",
+        code="session_not_found",
+    )
+
+
+@router.get("/chat/history/{session_id}")
+async def chat_history(session_id: str, request: Request, state: StateDep) -> dict[str, Any]:
+    visitor = await _session(state, request, session_id)
     async with state.autocommit.connect() as conn:
         items, _ = await service.history(
             conn, visitor.conversation.id, before=None, limit=service.HISTORY_PAGE_MAX
         )
-    return {
-        "sessionId": session_id,
-        "messages": [message_out(m).model_dump(mode="json") for m in items],
-    }
-
-
-@router.get("/api/config")
-@router.get("/api/widget-config")
-async def widget_config(
-    state: StateDep,
-    request: Request,
-    agent_id: Annotated[uuid.UUID | None, Query(alias="agentId")] = None,
-) -> Response:
-    config = await widget_for_visitor(state, request, await _widget_id(state, agent_id))
-    return Response(
-        config.public_json, media_type="application/json", headers={"ETag": config.etag}
-    )
-
-
-@router.get("/api/health")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@router.get("/api/environment")
-async def environment(state: StateDep) -> dict[str, Any]:
-    s = state.settings
-    return {
-        "version": __version__,
-        "database": "sqlite" if s.is_sqlite else "postgresql",
-        "redis": s.redis_url is not None,
-        "llm_provider": s.llm_provider,
-        "llm_model": s.llm_model,
-        "public_url": s.public_url,
-    }
+    mode = state.settings.compat_sources
+    return shapes.history(items, session_id, visitor.conversation.id, mode)

@@ -26,6 +26,7 @@ from porch.models import VisitorToken
 from porch.models.base import utcnow
 from porch.security import cors
 from porch.state import State
+from porch.widgets import service as widgets
 from porch.widgets.cache import WidgetConfig
 
 _bearer = HTTPBearer(auto_error=False, description="The visitor_token of the conversation")
@@ -62,6 +63,7 @@ def allowed_origin(request: Request, widget: WidgetConfig) -> str | None:
     if not origin:
         return None
     if not widget.allows_origin(origin, request.headers.get("host")):
+        cors.refuse(request.scope)
         raise Forbidden(
             "This website is not allowed to use this widget.", code="origin_not_allowed"
         )
@@ -83,6 +85,37 @@ async def widget_for_visitor(state: State, request: Request, widget_id: uuid.UUI
         raise NotFound("No such widget.", code="widget_not_found")
     check_origin(request, widget)
     return widget
+
+
+async def origin_verdict(
+    state: State, kind: cors.Kind, ident: str | None, origin: str, host: str | None
+) -> bool | None:
+    """Whether the widget a request names allows `origin`; None when there is no such widget.
+
+    For replies that leave before their route resolved the widget (security/cors.py)."""
+    widget_id = await _widget_named(state, kind, ident)
+    config = await state.widgets.get(widget_id) if widget_id is not None else None
+    return config.allows_origin(origin, host) if config is not None else None
+
+
+async def _widget_named(state: State, kind: cors.Kind, ident: str | None) -> uuid.UUID | None:
+    if kind == "default":
+        async with state.sessionmaker() as session:
+            return await widgets.default_widget_id(session)
+    try:
+        key = uuid.UUID(ident or "")
+    except ValueError:
+        return None
+    if kind == "widget":
+        return key
+    async with state.autocommit.connect() as conn:
+        if kind == "message":
+            found = await repo.message_conversation(conn, key)
+            if found is None:
+                return None
+            key = found
+        ref = await repo.conversation(conn, key)
+    return ref.widget_id if ref is not None else None
 
 
 def _not_found() -> NotFound:

@@ -39,6 +39,7 @@ async def start_conversation(
     user_email: str | None,
     client_ip: str | None,
     user_verified: bool = False,
+    greet: bool = True,
 ) -> Started:
     if widget.require_identity and not user_verified:
         # Every way in (the widget, the compatibility routes) meets this one check.
@@ -68,7 +69,9 @@ async def start_conversation(
         )
     )
     greeting: list[StoredMessage] = []
-    if widget.greeting:
+    # `greet=False` for clients that show a welcome of their own (the compatibility routes):
+    # the visitor never sees the widget's greeting there, so it is not stored either.
+    if widget.greeting and greet:
         # Stored, so the owner reads the conversation exactly as the visitor saw it.
         message = StoredMessage(uuid7(), "assistant", widget.greeting, [], now, "complete", None)
         await repo.insert_message(

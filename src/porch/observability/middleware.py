@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from porch.errors import error_body
+from porch.errors import error_body, is_compat_path
 from porch.observability.metrics import Metrics
 
 log = structlog.get_logger("porch.access")
@@ -65,7 +65,7 @@ class RequestContextMiddleware:
         max_body = self._limit(scope)
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > max_body:
-                await self._too_large(send, rid, max_body)
+                await self._too_large(scope, send, rid, max_body)
                 self._observe(scope, 413, began)
                 return
 
@@ -81,7 +81,7 @@ class RequestContextMiddleware:
                     if not started and not refused:
                         # Answer here: the app may catch whatever we raise while parsing.
                         refused, status = True, 413
-                        await self._too_large(send, rid, max_body)
+                        await self._too_large(scope, send, rid, max_body)
                     return {"type": "http.disconnect"}
             return message
 
@@ -104,7 +104,7 @@ class RequestContextMiddleware:
             await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
             if not started and not refused:
-                await self._too_large(send, rid, max_body)
+                await self._too_large(scope, send, rid, max_body)
             status = 413
         except Exception:
             if not refused:
@@ -113,11 +113,12 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
             self._observe(scope, status, began, first_byte)
 
-    async def _too_large(self, send: Send, rid: bytes, limit: int) -> None:
+    async def _too_large(self, scope: Scope, send: Send, rid: bytes, limit: int) -> None:
         body = error_body(
             "payload_too_large",
             f"The request body is larger than {limit} bytes.",
             rid.decode(),
+            compat=is_compat_path(scope["path"]),
         )
         await send(
             {

@@ -1,40 +1,67 @@
 """CORS for the visitor routes: the exact Origin, echoed only when the widget allows it.
 
 Starlette's CORSMiddleware knows one list of origins for the whole app; here each widget
-has its own. The route decides (chat/dependencies.py `allowed_origin` marks the request
-with `allow(scope, origin)`), and this layer adds the headers to that response only. It
-never sends `*` and never `Access-Control-Allow-Credentials`: visitor routes authenticate
-with bearer tokens, not cookies. Owner routes get no CORS headers: the dashboard is
-same-origin, and automation does not run in other sites' browsers.
+has its own. It never sends `*` and never `Access-Control-Allow-Credentials`: visitor routes
+authenticate with bearer tokens, not cookies. Owner routes get no CORS headers: the
+dashboard is same-origin, and automation does not run in other sites' browsers.
+
+Who decides. Once a route knows the widget, the route does (chat/dependencies.py marks the
+request with `allow(scope, origin)` or `refuse(scope)`). A reply that leaves before that
+(a malformed body, a missing visitor token, the body limit's 413, the drain's 503) is decided
+here, by the widget the request names: in its path, through the conversation or message in
+its path, in `agentId`/`widgetId` in the query, or, on the compatibility routes, the default
+widget that answers them. An allowed origin can therefore read every error, and an origin
+that is not allowed reads none. When porch cannot tell which widget a request is for (an
+unknown id, no widget yet) there is no origin list to keep anyone from, and the error stays
+readable. A success never falls back: a visitor route that forgot its origin check stays
+unreadable rather than open.
+
+Two layers: `VisitorCORS` sits outside every layer that can answer on its own, so what it
+adds reaches every reply; `CORSPreflight` answers preflights further in, where they still
+get a request id, the security headers and a line in the metrics.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-import uuid
 from collections.abc import Awaitable, Callable
+from typing import Literal
+from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Paths a widget's browser code (or a page using the compatibility API) calls cross-origin.
 VISITOR_PATH = re.compile(
     r"^/api/v1/(?:widgets/(?P<wid>[^/]+)/(?:public|conversations|visitor/.*)"
-    r"|conversations/[^/]+/(?:messages|handoff)"
-    r"|messages/[^/]+/feedback)$"
-    r"|^/(?:chat/message|chat/history/[^/]+|api/chat|api/config|api/widget-config)$"
+    r"|conversations/(?P<cid>[^/]+)/(?:messages|handoff)"
+    r"|messages/(?P<mid>[^/]+)/feedback)$"
+    r"|^/(?P<compat>chat/message|chat/history/[^/]+|api/chat|api/config|api/widget-config)$"
 )
 METHODS = b"GET, POST"
 HEADERS = b"Authorization, Content-Type, Accept, X-Request-ID, X-Porch-User-Id, X-Porch-User-Hash"
 EXPOSE = b"X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 _STATE_KEY = "cors_origin"
+_REFUSED = ""
+# How long an error reply waits for the widget it names to be looked up: the database may be
+# the very thing that is failing, and the error must not wait on it.
+FALLBACK_TIMEOUT = 0.5
 
-# Whether a widget allows an origin: None when the widget is unknown.
-OriginCheck = Callable[[uuid.UUID, str, str | None], Awaitable[bool | None]]
+# What a request names: a widget, a conversation, a message, or (compatibility routes that
+# name nothing) the default widget; with the id as the request spells it.
+Kind = Literal["widget", "conversation", "message", "default"]
+# Whether the widget so named allows an origin (origin, Host header): None when unknown.
+OriginCheck = Callable[[Kind, str | None, str, str | None], Awaitable[bool | None]]
 
 
 def allow(scope: Scope, origin: str) -> None:
     """Mark this request's Origin as allowed: its response will carry it."""
     scope.setdefault("state", {})[_STATE_KEY] = origin
+
+
+def refuse(scope: Scope) -> None:
+    """Mark this request's Origin as refused by its widget: no reply to it carries CORS."""
+    scope.setdefault("state", {})[_STATE_KEY] = _REFUSED
 
 
 def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
@@ -45,7 +72,40 @@ def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
     ]
 
 
+def _headers(scope: Scope) -> tuple[bytes | None, bytes | None, str | None]:
+    origin = preflight = host = None
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            origin = value
+        elif name == b"access-control-request-method":
+            preflight = value
+        elif name == b"host":
+            host = value.decode("latin-1")
+    return origin, preflight, host
+
+
+def _is_preflight(scope: Scope, origin: bytes | None, preflight: bytes | None) -> bool:
+    return scope["method"] == "OPTIONS" and origin is not None and preflight is not None
+
+
+def named(scope: Scope, match: re.Match[str]) -> tuple[Kind, str | None]:
+    """The widget, conversation or message a visitor request names."""
+    if match.group("wid") is not None:
+        return "widget", match.group("wid")
+    if match.group("cid") is not None:
+        return "conversation", match.group("cid")
+    if match.group("mid") is not None:
+        return "message", match.group("mid")
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    for key in ("agentId", "widgetId"):
+        if query.get(key):
+            return "widget", query[key][0]
+    return "default", None
+
+
 class VisitorCORS:
+    """Adds the CORS headers to every reply on a visitor path whose origin may read it."""
+
     def __init__(self, app: ASGIApp, *, origin_check: OriginCheck) -> None:
         self.app = app
         self.origin_check = origin_check
@@ -58,25 +118,32 @@ class VisitorCORS:
         if match is None:
             await self.app(scope, receive, send)
             return
-        origin = preflight = None
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value
-            elif name == b"access-control-request-method":
-                preflight = value
-        if scope["method"] == "OPTIONS" and origin is not None and preflight is not None:
-            await self._preflight(scope, send, origin, match.group("wid"))
+        origin, preflight, host = _headers(scope)
+        if _is_preflight(scope, origin, preflight):
+            await self.app(scope, receive, send)  # CORSPreflight answers it
             return
+        state = scope.setdefault("state", {})
+
+        async def readable(status: int) -> bool:
+            if origin is None:
+                return False
+            text = origin.decode("latin-1")
+            verdict = state.get(_STATE_KEY)
+            if verdict is not None:
+                return bool(verdict == text)
+            if status < 400:
+                return False
+            kind, ident = named(scope, match)
+            try:
+                async with asyncio.timeout(FALLBACK_TIMEOUT):
+                    return await self.origin_check(kind, ident, text, host) is not False
+            except Exception:
+                return True  # the widget cannot be looked up now: no list to keep anyone from
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                allowed = scope.get("state", {}).get(_STATE_KEY)
-                if (
-                    allowed is not None
-                    and origin is not None
-                    and allowed == origin.decode("latin-1")
-                ):
+                if origin is not None and await readable(message["status"]):
                     headers.extend(cors_headers(origin))
                 else:
                     headers.append((b"vary", b"Origin"))
@@ -85,22 +152,29 @@ class VisitorCORS:
 
         await self.app(scope, receive, send_with_cors)
 
-    async def _preflight(
-        self, scope: Scope, send: Send, origin: bytes, widget_id: str | None
-    ) -> None:
-        """Widget paths ask the widget; conversation paths echo, their route refuses (403)."""
-        text = origin.decode("latin-1")
+
+class CORSPreflight:
+    """Answers preflights on visitor paths: widget paths ask the widget; the others echo,
+    and their route refuses (403) an origin its widget does not allow."""
+
+    def __init__(self, app: ASGIApp, *, origin_check: OriginCheck) -> None:
+        self.app = app
+        self.origin_check = origin_check
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        match = VISITOR_PATH.match(scope["path"])
+        origin, preflight, host = _headers(scope)
+        if match is None or origin is None or not _is_preflight(scope, origin, preflight):
+            await self.app(scope, receive, send)
+            return
         allowed: bool | None = True
-        if widget_id is not None:
-            try:
-                wid = uuid.UUID(widget_id)
-            except ValueError:
-                wid = None
-            if wid is not None:
-                host = next(
-                    (v.decode("latin-1") for n, v in scope["headers"] if n == b"host"), None
-                )
-                allowed = await self.origin_check(wid, text, host)
+        if match.group("wid") is not None:
+            allowed = await self.origin_check(
+                "widget", match.group("wid"), origin.decode("latin-1"), host
+            )
         headers = [(b"vary", b"Origin"), (b"content-length", b"0")]
         if allowed is not False:
             headers += [

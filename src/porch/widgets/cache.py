@@ -113,6 +113,9 @@ class WidgetCache:
         self._generation = 0
         # Appended to what this cache publishes, to know its own message when it comes back.
         self._sender = uuid.uuid4().bytes
+        # For health pages (GET /api/health): lookups answered from memory, and loads.
+        self.hits = 0
+        self.misses = 0
         pubsub.subscribe(CHANNEL, self._on_changed)
         pubsub.on_reconnect(self._on_reconnect)
 
@@ -120,11 +123,21 @@ class WidgetCache:
         """The cached config, without loading: None when absent, unknown or not cached."""
         return self._entries.get(widget_id) if widget_id is not None else None
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def cached(self, widget_id: uuid.UUID) -> bool:
+        """Whether the widget's config (or its absence) is already in memory."""
+        return widget_id in self._entries
+
     async def get(self, widget_id: uuid.UUID) -> WidgetConfig | None:
         try:
-            return self._entries[widget_id]
+            found = self._entries[widget_id]
         except KeyError:
-            pass
+            self.misses += 1
+        else:
+            self.hits += 1
+            return found
         pending = self._loading.get(widget_id)
         if pending is not None:
             return await asyncio.shield(pending)
