@@ -46,7 +46,8 @@ def test_origin_not_allowed_gets_no_widget(page: Page, site_owner: Owner, host: 
     deadline = time.monotonic() + 30
     while not any("[porch]" in w for w in warnings) and time.monotonic() < deadline:
         page.wait_for_timeout(200)
-    assert any("[porch]" in w and "allowed origins" in w for w in warnings), warnings
+    refused = [w for w in warnings if "[porch]" in w and "allowed origins" in w]
+    assert refused and "origin_not_allowed" in refused[0] and host.origin in refused[0], warnings
     expect(page.locator(LAUNCHER)).to_have_count(0)
     expect(page.locator(FRAME)).to_have_count(0)
 

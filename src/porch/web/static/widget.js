@@ -44,8 +44,9 @@
     if (!id || !w.fetch) { warn('widget not shown: no data-widget-id, or no fetch in this browser.'); return; }
     fetch(apiUrl, { credentials: 'omit', mode: 'cors' }).then(guard(function (res) {
       if (res.status === 403) {
-        warn('widget ' + id + ' is not shown: this website (' + location.origin +
-          ') is not in the widget\'s allowed origins. Add it in the porch dashboard.');
+        warn('widget ' + id + ' is not shown: porch refused this website (' + location.origin +
+          ') with 403 origin_not_allowed: it is not in the widget\'s allowed origins. ' +
+          'Add it in the porch dashboard.');
       } else if (res.status === 404 || res.status === 422) {
         warn('widget ' + id + ' is not shown: no widget with this id exists at ' + base + '.');
       } else if (!res.ok) {
@@ -56,9 +57,12 @@
         });
       }
     }), function (e) {
-      warn('widget ' + id + ' is not shown: could not reach ' + apiUrl + ' (' + (e && e.message) +
-        '). If porch is up, check that this website (' + location.origin +
-        ') is in the widget\'s allowed origins.');
+      // A refused origin reads nothing, not even the 403 (security/cors.py): the browser
+      // reports a CORS error, which is what porch's refusal looks like from here.
+      warn('widget ' + id + ' is not shown: the browser could not read ' + apiUrl + ' (' +
+        (e && e.message) + '). If porch is up, it refused this website (' + location.origin +
+        ') with 403 origin_not_allowed: add it to the widget\'s allowed origins in the ' +
+        'porch dashboard.');
     });
 
     function mount(cfg) {
