@@ -21,7 +21,7 @@ from porch.accounts import tokens
 from porch.chat import repository as repo
 from porch.chat.repository import ConversationRef
 from porch.deps import StateDep
-from porch.errors import Forbidden, NotFound, Unauthorized
+from porch.errors import NotFound, Unauthorized
 from porch.models import VisitorToken
 from porch.models.base import utcnow
 from porch.security import cors
@@ -63,10 +63,7 @@ def allowed_origin(request: Request, widget: WidgetConfig) -> str | None:
     if not origin:
         return None
     if not widget.allows_origin(origin, request.headers.get("host")):
-        cors.refuse(request.scope)
-        raise Forbidden(
-            "This website is not allowed to use this widget.", code="origin_not_allowed"
-        )
+        raise cors.refuse(request.scope, origin)
     cors.allow(request.scope, origin)
     return origin
 

@@ -31,6 +31,8 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from porch.errors import Forbidden
+
 # Paths a widget's browser code (or a page using the compatibility API) calls cross-origin.
 VISITOR_PATH = re.compile(
     r"^/api/v1/(?:widgets/(?P<wid>[^/]+)/(?:public|conversations|visitor/.*)"
@@ -59,9 +61,16 @@ def allow(scope: Scope, origin: str) -> None:
     scope.setdefault("state", {})[_STATE_KEY] = origin
 
 
-def refuse(scope: Scope) -> None:
-    """Mark this request's Origin as refused by its widget: no reply to it carries CORS."""
+def refuse(scope: Scope, origin: str) -> Forbidden:
+    """Mark this request's Origin as refused by its widget (no reply to it carries CORS), and
+    the 403 to raise: it names the origin and the fix, for whoever reads it with curl or in
+    the browser's network panel (the page itself cannot)."""
     scope.setdefault("state", {})[_STATE_KEY] = _REFUSED
+    return Forbidden(
+        f"This website ({origin[:200]}) is not in the widget's allowed origins; "
+        "add it in the porch dashboard.",
+        code="origin_not_allowed",
+    )
 
 
 def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:

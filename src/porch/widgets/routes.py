@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 from porch.accounts.dependencies import AdminScope, AgentScope
 from porch.db import after_commit
 from porch.deps import SessionDep, StateDep
-from porch.errors import Forbidden, NotFound
+from porch.errors import NotFound
 from porch.security import cors
 from porch.widgets import service
 from porch.widgets.schemas import (
@@ -92,10 +92,8 @@ async def public_config(widget_id: uuid.UUID, request: Request, state: StateDep)
             cors.allow(request.scope, origin)  # no widget, so no origin list to keep it from
         raise NotFound("No such widget.", code="widget_not_found")
     if not config.allows_origin(origin, request.headers.get("host")):
-        # The loader reads this and adds no widget to a site the owner has not allowed.
-        raise Forbidden(
-            "This website is not allowed to use this widget.", code="origin_not_allowed"
-        )
+        # The loader adds no widget to a site the owner has not allowed.
+        raise cors.refuse(request.scope, origin or "")
     if origin:
         cors.allow(request.scope, origin)
     headers = {"ETag": config.etag, "Cache-Control": "public, max-age=30, must-revalidate"}
