@@ -184,6 +184,7 @@ async def test_api_config_contract(client: httpx.AsyncClient, widget: dict[str, 
     assert body["agentId"] == widget["id"]
     assert isinstance(body["cached"], bool)
     assert isinstance(body["timestamp"], str) and JS_DATE.match(body["timestamp"])
+    assert body["widget_id"] == widget["id"]  # porch's own public config stays beside them
     again = (await client.get("/api/config")).json()  # no agentId: the default widget
     assert again["agentId"] == widget["id"] and again["cached"] is True
     missing = await client.get("/api/config", params={"agentId": str(uuid.uuid4())})

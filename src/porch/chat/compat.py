@@ -149,26 +149,24 @@ async def chat_stream(body: CompatMessage, request: Request, state: StateDep) ->
     accepted = await pipeline.accept(
         state, visitor.conversation, visitor.widget, text, visitor_key=str(visitor.conversation.id)
     )
-    queue = pipeline.start(state, accepted)
+    events = pipeline.events(pipeline.start(state, accepted))
+    return StreamingResponse(
+        _stream(events, session_id), media_type="text/event-stream", headers=SSE_HEADERS
+    )
 
-    async def stream() -> AsyncIterator[bytes]:
-        async for event in pipeline.events(queue):
-            if isinstance(event, Started):
-                yield (
-                    b"event: start\ndata: "
-                    + orjson.dumps(
-                        {
-                            "user_message_id": event.user_message_id,
-                            "message_id": event.message_id,
-                            "sessionId": session_id,
-                        }
-                    )
-                    + b"\n\n"
-                )
-            else:
-                yield sse(event)
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+async def _stream(events: AsyncIterator[Event], session_id: str) -> AsyncIterator[bytes]:
+    """porch's SSE events, with the sessionId in `start` (the client has no other way to it)."""
+    async for event in events:
+        if isinstance(event, Started):
+            data = {
+                "user_message_id": event.user_message_id,
+                "message_id": event.message_id,
+                "sessionId": session_id,
+            }
+            yield b"event: start\ndata: " + orjson.dumps(data) + b"\n\n"
+        else:
+            yield sse(event)
 
 
 async def _session(state: State, request: Request, session_id: str) -> Visitor:

@@ -57,15 +57,14 @@ async def _widget(
 @router.get("/api/config")
 async def config(state: StateDep, request: Request, agent_id: AgentId = None) -> dict[str, Any]:
     widget, cached = await _widget(state, request, agent_id)
-    public = orjson.loads(widget.public_json)
+    # porch's public config (what this route served before: widget_id, greeting, theme, …)
+    # with the seed's fields; `title` and `subtitle` are in both.
+    public: dict[str, Any] = orjson.loads(widget.public_json)
     return {
-        "title": public["title"],
-        "subtitle": public["subtitle"],
+        **public,
         "agentId": str(widget.id),
         "cached": cached,
         "timestamp": iso(datetime.now(UTC)),
-        "greeting": public["greeting"],
-        "suggestedQuestions": public["suggested_questions"],
     }
 
 
