@@ -18,13 +18,13 @@ from porch.accounts.routes import router as accounts_router
 from porch.accounts.team_routes import router as team_router
 from porch.analytics.routes import router as analytics_router
 from porch.audit.routes import router as audit_router
-from porch.chat.agent_routes import AgentMessages
-from porch.chat.agent_routes import router as agent_router
-from porch.chat.compat import LegacyPaths
-from porch.chat.compat import router as compat_router
-from porch.chat.identity import router as identity_router
-from porch.chat.inbox_routes import router as inbox_router
-from porch.chat.routes import router as chat_router
+from porch.chat.inbox.agent_routes import AgentMessages
+from porch.chat.inbox.agent_routes import router as agent_router
+from porch.chat.inbox.routes import router as inbox_router
+from porch.chat.visitor.compat import LegacyPaths
+from porch.chat.visitor.compat import router as compat_router
+from porch.chat.visitor.identity import router as identity_router
+from porch.chat.visitor.routes import router as chat_router
 from porch.dashboard.routes import router as dashboard_router
 from porch.db import create_engine, create_sessionmaker
 from porch.drain import DrainGate

@@ -19,7 +19,7 @@ from porch.analytics import service as analytics
 from porch.analytics.schemas import AnalyticsOut
 from porch.audit import routes as audit_routes
 from porch.audit import service as audit_log
-from porch.chat import inbox
+from porch.chat.inbox import service as inbox
 from porch.dashboard import charts, render
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep, StateDep

@@ -19,7 +19,7 @@ import structlog
 from fastapi import APIRouter, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from porch.chat import repository as repo
+from porch.conversations import repository as repo
 from porch.errors import DATABASE_RETRY_AFTER, error_response, is_database_unavailable
 from porch.realtime import auth
 from porch.realtime import events as ev

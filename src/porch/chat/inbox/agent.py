@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.chat import handoff
-from porch.chat.inbox import _message, agent_names, get_owned
-from porch.chat.inbox_schemas import InboxMessage, Member
+from porch.chat.inbox.schemas import InboxMessage, Member
+from porch.chat.inbox.service import _message, agent_names, get_owned
 from porch.errors import NotFound
 from porch.ids import uuid7
 from porch.models import Conversation, Membership, Message, User

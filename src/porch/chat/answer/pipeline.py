@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import structlog
 
 from porch import crypto
-from porch.chat import live, prompt
-from porch.chat import repository as repo
-from porch.chat.events import Done, Event, Failed, SourcesFound, Started, Token
-from porch.chat.repository import ConversationRef
+from porch.chat.answer import live, prompt
+from porch.chat.answer.events import Done, Event, Failed, SourcesFound, Started, Token
+from porch.conversations import repository as repo
+from porch.conversations.repository import ConversationRef
 from porch.errors import is_database_unavailable
 from porch.ids import uuid7
 from porch.limits.rules import Rule

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from porch import crypto
 from porch.accounts import tokens
-from porch.chat import repository as repo
-from porch.chat.dependencies import visitor_tokens, widget_for_visitor
-from porch.chat.schemas import VisitorUser
+from porch.chat.visitor.dependencies import visitor_tokens, widget_for_visitor
+from porch.chat.visitor.schemas import VisitorUser
+from porch.conversations import repository as repo
 from porch.deps import StateDep
 from porch.errors import Forbidden, NotFound, Unauthorized
 from porch.models.base import utcnow

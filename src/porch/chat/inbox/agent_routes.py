@@ -14,9 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porch.accounts import tokens
 from porch.accounts.dependencies import AgentScope
-from porch.chat import agent
-from porch.chat.inbox import agent_names, get_owned
-from porch.chat.inbox_schemas import (
+from porch.chat.inbox import agent
+from porch.chat.inbox.schemas import (
     AgentMessageOut,
     AgentReplyIn,
     AssignIn,
@@ -24,6 +23,7 @@ from porch.chat.inbox_schemas import (
     StatusOut,
     TypingIn,
 )
+from porch.chat.inbox.service import agent_names, get_owned
 from porch.deps import SessionDep, StateDep
 from porch.realtime import events as ev
 

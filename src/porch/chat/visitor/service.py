@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from porch.accounts import tokens
 from porch.chat import handoff
-from porch.chat import repository as repo
-from porch.chat.repository import StoredMessage
+from porch.conversations import repository as repo
+from porch.conversations.repository import StoredMessage
 from porch.errors import NotFound, Unauthorized, Unprocessable
 from porch.ids import uuid7
 from porch.models.base import utcnow

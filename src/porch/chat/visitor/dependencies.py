@@ -18,8 +18,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Table, bindparam, select
 
 from porch.accounts import tokens
-from porch.chat import repository as repo
-from porch.chat.repository import ConversationRef
+from porch.conversations import repository as repo
+from porch.conversations.repository import ConversationRef
 from porch.deps import StateDep
 from porch.errors import Forbidden, NotFound, Unauthorized
 from porch.models import VisitorToken

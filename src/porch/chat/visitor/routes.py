@@ -9,12 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from porch.chat import identity, live, pipeline, service
-from porch.chat import repository as repo
-from porch.chat.dependencies import CurrentVisitor, VisitorBearer, visitor_for, widget_for_visitor
-from porch.chat.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, sse
-from porch.chat.repository import StoredMessage
-from porch.chat.schemas import (
+from porch.chat.answer import live, pipeline
+from porch.chat.answer.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, sse
+from porch.chat.visitor import identity, service
+from porch.chat.visitor.dependencies import (
+    CurrentVisitor,
+    VisitorBearer,
+    visitor_for,
+    widget_for_visitor,
+)
+from porch.chat.visitor.schemas import (
     ConversationCreated,
     ConversationIn,
     FeedbackIn,
@@ -27,6 +31,8 @@ from porch.chat.schemas import (
     SourceRef,
     Usage,
 )
+from porch.conversations import repository as repo
+from porch.conversations.repository import StoredMessage
 from porch.deps import StateDep
 from porch.errors import NotFound, Unavailable
 from porch.limits.rules import Rule

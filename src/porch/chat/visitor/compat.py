@@ -18,11 +18,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porch import __version__
 from porch.accounts import tokens
-from porch.chat import pipeline, service
-from porch.chat import repository as repo
-from porch.chat.dependencies import Visitor, visitor_for, widget_for_visitor
-from porch.chat.events import SSE_HEADERS, Done, Failed, Started, sse
-from porch.chat.routes import client_ip, message_out
+from porch.chat.answer import pipeline
+from porch.chat.answer.events import SSE_HEADERS, Done, Failed, Started, sse
+from porch.chat.visitor import service
+from porch.chat.visitor.dependencies import Visitor, visitor_for, widget_for_visitor
+from porch.chat.visitor.routes import client_ip, message_out
+from porch.conversations import repository as repo
 from porch.deps import StateDep
 from porch.errors import NotFound, Unavailable
 from porch.state import State

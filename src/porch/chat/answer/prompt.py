@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from porch.chat.repository import StoredMessage
+from porch.conversations.repository import StoredMessage
 from porch.knowledge.keyword import Hit
 from porch.providers.base import Passage, Turn
 

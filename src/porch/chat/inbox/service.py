@@ -18,7 +18,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from porch.chat.inbox_schemas import (
+from porch.chat.inbox.schemas import (
     ConversationDetail,
     ConversationSummary,
     ConversationTotals,

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from porch.accounts.dependencies import AgentScope
-from porch.chat import inbox
-from porch.chat.inbox_schemas import (
+from porch.chat.inbox import service as inbox
+from porch.chat.inbox.schemas import (
     ConversationDetail,
     ConversationStatus,
     InboxPage,
