@@ -30,11 +30,11 @@ from porch.db import create_engine, create_sessionmaker
 from porch.drain import DrainGate
 from porch.errors import install_error_handlers
 from porch.jobs.queue import build_jobs
-from porch.knowledge.keyword import keyword_index
-from porch.knowledge.leases import Runtime
-from porch.knowledge.retriever import build_retriever
-from porch.knowledge.routes import UPLOAD_PATH
-from porch.knowledge.routes import router as knowledge_router
+from porch.knowledge.ingest.leases import Runtime
+from porch.knowledge.search.keyword import keyword_index
+from porch.knowledge.search.retriever import build_retriever
+from porch.knowledge.sources.routes import UPLOAD_PATH
+from porch.knowledge.sources.routes import router as knowledge_router
 from porch.limits.service import RateLimits
 from porch.observability import logging as porch_logging
 from porch.observability.metrics import Metrics

@@ -55,7 +55,7 @@ def migrate() -> None:
 
 async def _seed_demo(settings: Settings) -> tuple[str, str, str]:
     from porch.demo import ensure_demo
-    from porch.knowledge.keyword import keyword_index
+    from porch.knowledge.search.keyword import keyword_index
 
     async with _session(settings) as session:
         index = keyword_index(session.get_bind().dialect.name)
@@ -239,8 +239,8 @@ def ingest(
     """Add a text or Markdown file to a widget's knowledge base."""
     import uuid
 
-    from porch.knowledge import service as knowledge
-    from porch.knowledge.keyword import keyword_index
+    from porch.knowledge.search.keyword import keyword_index
+    from porch.knowledge.sources import service as knowledge
     from porch.models import Widget
 
     settings = _settings()

@@ -17,8 +17,8 @@ from porch.settings import Settings
 
 if TYPE_CHECKING:
     from porch.jobs.queue import Jobs
-    from porch.knowledge.keyword import KeywordIndex
-    from porch.knowledge.retriever import Retriever
+    from porch.knowledge.search.keyword import KeywordIndex
+    from porch.knowledge.search.retriever import Retriever
     from porch.providers.registry import ProviderRegistry
     from porch.realtime.hub import Realtime
     from porch.widgets.cache import WidgetCache

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from porch.app import create_app
 from porch.jobs import queue
-from porch.knowledge.syncs import run_sync
+from porch.knowledge.ingest.kinds import run_sync
 from porch.models import Chunk, Source
 from porch.models.base import utcnow
 from porch.settings import Settings
@@ -112,7 +112,7 @@ async def test_retries_back_off_then_give_up(backend: str, monkeypatch: pytest.M
 async def test_transient_failure_is_retried(
     app: FastAPI, owner: OwnerClient, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from porch.knowledge import syncs
+    from porch.knowledge.ingest import kinds as syncs
 
     monkeypatch.setattr(queue, "BASE_DELAY", 0.01)
     real = syncs.CrawlSync.collect

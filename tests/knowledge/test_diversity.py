@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from porch.knowledge.retriever import Retriever, _Candidate
+from porch.knowledge.search.retriever import Retriever, _Candidate
 
 
 def test_results_take_one_passage_per_page_before_any_second() -> None:

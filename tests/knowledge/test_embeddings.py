@@ -10,8 +10,8 @@ import httpx
 import numpy as np
 import pytest
 
-from porch.knowledge import minilm, vectors
-from porch.knowledge.embeddings import NoEmbedder, OpenAIEmbedder, build_embedder
+from porch.embeddings import minilm, vectors
+from porch.embeddings.base import NoEmbedder, OpenAIEmbedder, build_embedder
 from porch.settings import Settings, SettingsError, load_settings
 
 

@@ -17,11 +17,11 @@ import structlog
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
 
-from porch.jobs.schedule import Scheduler
-from porch.knowledge.backfill import embed_missing
-from porch.knowledge.leases import Runtime
-from porch.knowledge.store import table_of
-from porch.knowledge.syncs import run_sync
+from porch.knowledge.ingest.backfill import embed_missing
+from porch.knowledge.ingest.kinds import run_sync
+from porch.knowledge.ingest.leases import Runtime
+from porch.knowledge.ingest.schedule import Scheduler
+from porch.knowledge.search.store import table_of
 from porch.models import Source
 from porch.models.base import utcnow
 from porch.webhooks import delivery as webhook_delivery

@@ -10,10 +10,10 @@ import structlog
 from taskiq.api import run_receiver_task
 
 from porch.db import create_engine, create_sessionmaker
+from porch.embeddings.base import build_embedder
 from porch.jobs.queue import build_jobs
-from porch.knowledge.embeddings import build_embedder
-from porch.knowledge.keyword import keyword_index
-from porch.knowledge.leases import Runtime
+from porch.knowledge.ingest.leases import Runtime
+from porch.knowledge.search.keyword import keyword_index
 from porch.settings import Settings
 
 log = structlog.get_logger("porch.worker")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from porch.conversations.repository import StoredMessage
-from porch.knowledge.keyword import Hit
+from porch.knowledge.search.keyword import Hit
 from porch.providers.base import Passage, Turn
 
 DEFAULT_INSTRUCTIONS = (

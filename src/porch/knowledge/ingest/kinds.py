@@ -9,13 +9,13 @@ from typing import Any
 
 import structlog
 
-from porch.knowledge import documents, sitemap
-from porch.knowledge.crawl import Frontier, Robots, Visit, crawl
-from porch.knowledge.extract import Extracted, extract_html
-from porch.knowledge.fetch.client import Fetcher, FetchError, Response
-from porch.knowledge.ingest import Sync
-from porch.knowledge.leases import Outcome, Runtime, SourceInfo, SyncAborted, claim, release
-from porch.knowledge.urls import DOCUMENTS, Scope, normalize, site_of, suffix
+from porch.knowledge.ingest import documents, sitemap
+from porch.knowledge.ingest.crawl import Frontier, Robots, Visit, crawl
+from porch.knowledge.ingest.extract import Extracted, extract_html
+from porch.knowledge.ingest.fetch import Fetcher, FetchError, Response
+from porch.knowledge.ingest.leases import Outcome, Runtime, SourceInfo, SyncAborted, claim, release
+from porch.knowledge.ingest.sync import Sync
+from porch.knowledge.ingest.urls import DOCUMENTS, Scope, normalize, site_of, suffix
 from porch.models import SourceFile
 
 log = structlog.get_logger("porch.ingest")

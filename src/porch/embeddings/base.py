@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import structlog
 
-from porch.knowledge.vectors import Matrix, normalize
+from porch.embeddings.vectors import Matrix, normalize
 from porch.settings import Settings
 
 log = structlog.get_logger("porch.embeddings")
@@ -132,7 +132,7 @@ class OpenAIEmbedder:
 
 
 def _minilm(settings: Settings) -> Embedder:
-    from porch.knowledge.minilm import MiniLMEmbedder
+    from porch.embeddings.minilm import MiniLMEmbedder
 
     return MiniLMEmbedder(threads=settings.embeddings_threads, batch=settings.embeddings_batch_size)
 

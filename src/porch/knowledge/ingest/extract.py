@@ -11,8 +11,8 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from porch.knowledge import structure
-from porch.knowledge.structure import Block
+from porch.knowledge.ingest import structure
+from porch.knowledge.ingest.structure import Block
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _BLANK_RUN = re.compile(r"\n{3,}")

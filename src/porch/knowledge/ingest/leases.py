@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from porch.knowledge.embeddings import Embedder
-from porch.knowledge.keyword import KeywordIndex
-from porch.knowledge.store import table_of
+from porch.embeddings.base import Embedder
+from porch.knowledge.search.keyword import KeywordIndex
+from porch.knowledge.search.store import table_of
 from porch.models import Source
 from porch.models.base import utcnow
 from porch.settings import Settings

@@ -17,13 +17,13 @@ import structlog
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from porch.knowledge import rules as rules_mod
-from porch.knowledge.dense import DenseIndex, search_matrix
-from porch.knowledge.embeddings import Embedder, build_embedder
-from porch.knowledge.keyword import Executor, Filters, Hit, KeywordIndex, keyword_index
-from porch.knowledge.query import identifiers, query_terms
-from porch.knowledge.rules import NO_CONTEXT, Context, Rule
-from porch.knowledge.store import current_version, table_of
+from porch.embeddings.base import Embedder, build_embedder
+from porch.knowledge.search import rules as rules_mod
+from porch.knowledge.search.dense import DenseIndex, search_matrix
+from porch.knowledge.search.keyword import Executor, Filters, Hit, KeywordIndex, keyword_index
+from porch.knowledge.search.query import identifiers, query_terms
+from porch.knowledge.search.rules import NO_CONTEXT, Context, Rule
+from porch.knowledge.search.store import current_version, table_of
 from porch.models import Chunk
 from porch.settings import Settings
 

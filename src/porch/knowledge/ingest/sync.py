@@ -21,11 +21,11 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porch.embeddings.vectors import encode_many
 from porch.ids import uuid7
-from porch.knowledge import store
-from porch.knowledge.chunking import chunk, embedding_input
-from porch.knowledge.extract import Extracted
-from porch.knowledge.leases import (
+from porch.knowledge.ingest.chunking import chunk, embedding_input
+from porch.knowledge.ingest.extract import Extracted
+from porch.knowledge.ingest.leases import (
     Known,
     Outcome,
     Runtime,
@@ -33,8 +33,8 @@ from porch.knowledge.leases import (
     SyncAborted,
     next_sync,
 )
-from porch.knowledge.store import table_of
-from porch.knowledge.vectors import encode_many
+from porch.knowledge.search import store
+from porch.knowledge.search.store import table_of
 from porch.models import Chunk, Page, Source
 from porch.models.base import utcnow
 

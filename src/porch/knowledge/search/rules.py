@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch import audit
 from porch.errors import Conflict, NotFound
-from porch.knowledge.keyword import Executor
-from porch.knowledge.store import bump_version, table_of
+from porch.knowledge.search.keyword import Executor
+from porch.knowledge.search.store import bump_version, table_of
 from porch.models import ContextRule, Conversation, Source
 from porch.widgets import service as widgets
 

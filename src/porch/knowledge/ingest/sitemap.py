@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from porch.knowledge.fetch.client import Fetcher, FetchError
-from porch.knowledge.urls import normalize, site_of
+from porch.knowledge.ingest.fetch import Fetcher, FetchError
+from porch.knowledge.ingest.urls import normalize, site_of
 
 MAX_SITEMAPS = 50
 MAX_DEPTH = 2

@@ -8,7 +8,7 @@ import re
 import zipfile
 from pathlib import PurePath
 
-from porch.knowledge.extract import Extracted, extract_html, tidy
+from porch.knowledge.ingest.extract import Extracted, extract_html, tidy
 
 KINDS = ("pdf", "docx", "pptx", "xlsx", "html", "markdown", "text", "csv")
 _OFFICE = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from porch.knowledge.store import table_of
+from porch.knowledge.search.store import table_of
 from porch.models import Chunk, Source
 from porch.models.base import utcnow
 

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from porch.knowledge.fetch.client import Fetcher, FetchError
-from porch.knowledge.urls import Scope, normalize
+from porch.knowledge.ingest.fetch import Fetcher, FetchError
+from porch.knowledge.ingest.urls import Scope, normalize
 
 ROBOTS_AGENT = "porch"
 ROBOTS_MAX_BYTES = 512 * 1024

@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import func, select
 
-from porch.knowledge.keyword import Executor, Filters
-from porch.knowledge.store import table_of
-from porch.knowledge.vectors import Matrix, decode_many, dimension
+from porch.embeddings.vectors import Matrix, decode_many, dimension
+from porch.knowledge.search.keyword import Executor, Filters
+from porch.knowledge.search.store import table_of
 from porch.models import Chunk
 
 _CHUNKS = table_of(Chunk)

@@ -10,19 +10,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch import audit
+from porch.embeddings.base import Embedder, EmbeddingError
+from porch.embeddings.vectors import encode_many
 from porch.errors import Conflict, NotFound
-from porch.knowledge.chunking import chunk, embedding_input
-from porch.knowledge.embeddings import Embedder, EmbeddingError
-from porch.knowledge.keyword import KeywordIndex
-from porch.knowledge.leases import next_sync
-from porch.knowledge.store import (
+from porch.knowledge.ingest.chunking import chunk, embedding_input
+from porch.knowledge.ingest.leases import next_sync
+from porch.knowledge.search.keyword import KeywordIndex
+from porch.knowledge.search.store import (
     NewChunk,
     bump_version,
     delete_chunks,
     insert_chunks,
     live_chunk_ids,
 )
-from porch.knowledge.vectors import encode_many
 from porch.models import Page, Source, SourceFile
 from porch.models.base import utcnow
 from porch.widgets import service as widgets

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from porch.knowledge.query import Terms, exact_terms, query_terms
-from porch.knowledge.termstats import TermStats
+from porch.knowledge.search.query import Terms, exact_terms, query_terms
+from porch.knowledge.search.termstats import TermStats
 
 # Search runs inside an ORM session (owner routes) or a bare connection (the chat path).
 Executor = AsyncSession | AsyncConnection

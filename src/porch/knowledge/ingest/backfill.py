@@ -7,10 +7,10 @@ import uuid
 import structlog
 from sqlalchemy import or_, select, update
 
-from porch.knowledge.chunking import embedding_input
-from porch.knowledge.leases import Runtime
-from porch.knowledge.store import bump_version, table_of
-from porch.knowledge.vectors import encode_many
+from porch.embeddings.vectors import encode_many
+from porch.knowledge.ingest.chunking import embedding_input
+from porch.knowledge.ingest.leases import Runtime
+from porch.knowledge.search.store import bump_version, table_of
 from porch.models import Chunk
 
 log = structlog.get_logger("porch.ingest")

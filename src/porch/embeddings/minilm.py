@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from porch.knowledge.embeddings import EmbeddingError, QueryCache, embed_off_loop
-from porch.knowledge.vectors import Matrix, normalize
+from porch.embeddings.base import EmbeddingError, QueryCache, embed_off_loop
+from porch.embeddings.vectors import Matrix, normalize
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from porch.ids import uuid7
-from porch.knowledge.keyword import Executor, KeywordIndex
+from porch.knowledge.search.keyword import Executor, KeywordIndex
 from porch.models import Chunk, KnowledgeVersion
 
 

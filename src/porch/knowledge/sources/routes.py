@@ -16,10 +16,10 @@ from porch.accounts.dependencies import AdminScope
 from porch.db import after_commit
 from porch.deps import SessionDep, StateDep
 from porch.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from porch.knowledge import documents, service
-from porch.knowledge import rules as rules_service
-from porch.knowledge.fetch.ssrf import BlockedURL, check_resolves_public, check_url
-from porch.knowledge.schemas import (
+from porch.knowledge.ingest import documents
+from porch.knowledge.search import rules as rules_service
+from porch.knowledge.sources import service
+from porch.knowledge.sources.schemas import (
     ContextRuleIn,
     ContextRuleList,
     ContextRuleOut,
@@ -37,6 +37,7 @@ from porch.knowledge.schemas import (
     UrlSourceIn,
 )
 from porch.models import Source
+from porch.security.ssrf import BlockedURL, check_resolves_public, check_url
 from porch.state import State
 from porch.widgets import service as widgets
 
