@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.conftest import BOTH, OwnerClient, make_widget, signup
-from tests.inbox.seed import Msg, seed_conversation
+from tests.chat.inbox.seed import Msg, seed_conversation
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
 
