@@ -9,8 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import BOTH, OwnerClient, make_widget, signup, start_conversation
 from tests.chat.inbox.seed import Msg, seed_conversation
+from tests.conftest import BOTH, OwnerClient, make_widget, signup, start_conversation
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
 
