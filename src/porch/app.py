@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from porch import __version__, drain, gc_tuning
+from porch import __version__, drain, gc_tuning, tasks
 from porch.accounts.routes import router as accounts_router
 from porch.accounts.team_routes import router as team_router
 from porch.analytics.routes import router as analytics_router
@@ -88,7 +88,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     realtime = Realtime(settings, pubsub)
     providers = ProviderRegistry(settings, metrics)
     retriever = build_retriever(settings, engine)
-    jobs = build_jobs(Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder))
+    jobs = build_jobs(settings)
+    runtime = Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder)
+    ingest = tasks.register(jobs, settings, sessionmaker, runtime)
     state = State(
         settings=settings,
         engine=engine,
@@ -103,6 +105,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
         jobs=jobs,
+        ingest=ingest,
         realtime=realtime,
     )
     app.state.porch = state

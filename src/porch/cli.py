@@ -119,8 +119,9 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run background jobs (crawls, uploads, re-syncs) from the Redis queue."""
-    from porch.jobs.worker import WorkerConfigError, run_worker
+    from porch.jobs.worker import WorkerConfigError
     from porch.observability import logging as porch_logging
+    from porch.tasks import run_worker
 
     settings = _settings()
     porch_logging.configure(settings.log_level, settings.log_json)

@@ -17,6 +17,7 @@ from porch.settings import Settings
 
 if TYPE_CHECKING:
     from porch.jobs.queue import Jobs
+    from porch.knowledge.ingest.tasks import Ingest
     from porch.knowledge.search.keyword import KeywordIndex
     from porch.knowledge.search.retriever import Retriever
     from porch.providers.registry import ProviderRegistry
@@ -42,6 +43,8 @@ class State:
     retriever: Retriever
     # Background ingestion: taskiq in-process, or on Redis with `porch worker` processes.
     jobs: Jobs
+    # Ingestion's side of the queue: enqueue syncs and back-fills; the re-sync schedule.
+    ingest: Ingest
     # Realtime events: the broker, the sockets, heartbeats (see realtime/).
     realtime: Realtime
     started_at: float = field(default_factory=time.time)

@@ -78,7 +78,7 @@ async def test_duplicate_and_stale_jobs_do_nothing(
     widget = await make_widget(owner)
     sid = await add_source(owner, widget["id"], type="url", url=site.url("/"))
     await settle(app)
-    runtime = app.state.porch.jobs.runtime
+    runtime = app.state.porch.ingest.runtime
     assert await run_sync(runtime, uuid.UUID(sid), 1) == "skipped"  # already done
     assert await run_sync(runtime, uuid.UUID(sid), 0) == "skipped"  # an older generation
     # A running source with a live lease belongs to someone else.
@@ -86,7 +86,7 @@ async def test_duplicate_and_stale_jobs_do_nothing(
     assert await run_sync(runtime, uuid.UUID(sid), 1) == "skipped"
     # Once the lease lapses, the scheduler hands it to a new job.
     await set_source(app, sid, lease_until=utcnow() - timedelta(seconds=1))
-    assert await app.state.porch.jobs.scheduler.tick() == 1
+    assert await app.state.porch.ingest.scheduler.tick() == 1
     await settle(app)
     assert (await source(owner, sid))["status"] == "ready"
 
@@ -146,7 +146,7 @@ async def test_scheduled_resync(app: FastAPI, owner: OwnerClient, site: Site) ->
     assert src["schedule"] == "weekly" and src["next_sync_at"] is not None
     resp = await owner.patch(f"/api/v1/sources/{sid}", json={"schedule": "daily"})
     assert resp.status_code == 200 and resp.json()["schedule"] == "daily"
-    scheduler = app.state.porch.jobs.scheduler
+    scheduler = app.state.porch.ingest.scheduler
     assert await scheduler.tick() == 0  # not due yet
     await set_source(app, sid, next_sync_at=utcnow() - timedelta(minutes=1))
     site.requests.clear()
@@ -182,7 +182,7 @@ async def test_big_text_gains_vectors_in_the_background(app: FastAPI, owner: Own
     # A different model's vectors are replaced when the process starts.
     async with app.state.porch.sessionmaker() as session, session.begin():
         await session.execute(update(Chunk).values(embedding_model="old-model"))
-    await app.state.porch.jobs.scheduler.recover(sole_process=False)
+    await app.state.porch.ingest.scheduler.recover(sole_process=False)
     await settle(app)
     async with app.state.porch.sessionmaker() as session:
         models = set((await session.execute(select(Chunk.embedding_model))).scalars())

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import structlog
 from sqlalchemy import or_, select, update
@@ -16,11 +16,18 @@ from porch.knowledge.search.store import table_of
 from porch.models import Chunk, Source
 from porch.models.base import utcnow
 
-if TYPE_CHECKING:
-    from porch.jobs.queue import Jobs
-
 log = structlog.get_logger("porch.jobs")
 _SOURCES = table_of(Source)
+
+
+class Enqueue(Protocol):
+    """Where the schedule sends its work (ingestion's tasks, knowledge/ingest/tasks.py)."""
+
+    async def sync(
+        self, source_id: uuid.UUID, generation: int, *, take_over: bool = False
+    ) -> None: ...
+
+    async def embed(self, widget_id: uuid.UUID) -> None: ...
 
 
 class Scheduler:
@@ -30,7 +37,7 @@ class Scheduler:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        jobs: Jobs,
+        jobs: Enqueue,
         *,
         interval: float,
         lease: float,
@@ -128,6 +135,9 @@ class Scheduler:
                 await self._jobs.sync(source_id, generation + 1)
                 queued += 1
         return queued
+
+    async def ready(self) -> None:
+        await self.recovered.wait()
 
     def start(self, *, sole_process: bool) -> None:
         self._task = asyncio.create_task(self._loop(sole_process), name="porch-scheduler")

@@ -98,7 +98,7 @@ def _enqueue_sync(session: Any, state: State, source: Source) -> None:
     source_id, generation = source.id, source.generation
 
     async def enqueue() -> None:
-        await state.jobs.sync(source_id, generation)
+        await state.ingest.sync(source_id, generation)
 
     after_commit(session, enqueue)
 
@@ -179,7 +179,7 @@ async def add_source(
             wid = source.widget_id
 
             async def embed() -> None:
-                await state.jobs.embed(wid)
+                await state.ingest.embed(wid)
 
             after_commit(session, embed)
         return SourceCreated(source_id=source.id, status="ready")
