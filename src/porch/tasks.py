@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from porch.db import create_engine, create_sessionmaker
-from porch.embeddings.base import build_embedder
+from porch.embeddings.registry import build_embedder
 from porch.jobs import worker
 from porch.jobs.queue import Jobs, build_jobs
 from porch.knowledge.ingest.leases import Runtime

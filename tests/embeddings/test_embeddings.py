@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from porch.embeddings import minilm, vectors
-from porch.embeddings.base import NoEmbedder, OpenAIEmbedder, build_embedder
+from porch.embeddings.base import NoEmbedder
+from porch.embeddings.openai import OpenAIEmbedder
+from porch.embeddings.registry import build_embedder
 from porch.settings import Settings, SettingsError, load_settings
 
 

@@ -17,7 +17,8 @@ import structlog
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from porch.embeddings.base import Embedder, build_embedder
+from porch.embeddings.base import Embedder
+from porch.embeddings.registry import build_embedder
 from porch.knowledge.search import rules as rules_mod
 from porch.knowledge.search.dense import DenseIndex, search_matrix
 from porch.knowledge.search.keyword import Executor, Filters, Hit, KeywordIndex, keyword_index
