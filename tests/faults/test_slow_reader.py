@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from porch.chat.answer.events import Done, Token
-from porch.chat.answer.pipeline import ReplyQueue, batches
+from porch.chat.answer.stream import ReplyQueue, batches
 from tests.fakes import OpenAIFake
 from tests.faults.conftest import until
 from tests.faults.servers import rss_kb, serve, stop

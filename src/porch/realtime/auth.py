@@ -20,7 +20,7 @@ from porch.accounts.service import Owner
 from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
 from porch.models import User
-from porch.state import State
+from porch.realtime.context import State
 
 SESSION_COOKIE = "porch_session"
 

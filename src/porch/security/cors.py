@@ -1,8 +1,8 @@
 """CORS for the visitor routes: the exact Origin, echoed only when the widget allows it.
 
 Starlette's CORSMiddleware knows one list of origins for the whole app; here each widget
-has its own. The route decides (chat/dependencies.py `allowed_origin` marks the request
-with `allow(scope, origin)`), and this layer adds the headers to that response only. It
+has its own. The route decides (`allowed_origin` in chat/visitor/dependencies.py marks the
+request with `allow(scope, origin)`), and this layer adds the headers to that response only. It
 never sends `*` and never `Access-Control-Allow-Credentials`: visitor routes authenticate
 with bearer tokens, not cookies. Owner routes get no CORS headers: the dashboard is
 same-origin, and automation does not run in other sites' browsers.
@@ -18,8 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Paths a widget's browser code (or a page using the compatibility API) calls cross-origin.
 VISITOR_PATH = re.compile(
-    r"^/api/v1/(?:widgets/(?P<wid>[^/]+)/(?:public|conversations|visitor/.*)"
-    r"|conversations/[^/]+/(?:messages|handoff)"
+    # /api/widgets… is the same routes' alias (chat/visitor/compat_paths.py).
+    r"^/api(?:/v1)?/widgets/(?P<wid>[^/]+)/(?:public|conversations|visitor/.*)$"
+    r"|^/api/v1/(?:conversations/[^/]+/(?:messages|handoff)"
     r"|messages/[^/]+/feedback)$"
     r"|^/(?:chat/message|chat/history/[^/]+|api/chat|api/config|api/widget-config)$"
 )

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from porch.chat import handoff
+from porch.chat.answer.context import State
 from porch.chat.answer.events import Done, Event, HandoffOffered, SourcesFound, Token
 from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
 from porch.models.base import utcnow
 from porch.realtime import events as ev
-from porch.state import State
 
 Emit = Any  # Callable[[Event], None]; the pipeline's type, without importing it back
 

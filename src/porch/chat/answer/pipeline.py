@@ -11,14 +11,16 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
 
 from porch import crypto
 from porch.chat.answer import live, prompt
+from porch.chat.answer.context import State
 from porch.chat.answer.events import Done, Event, Failed, SourcesFound, Started, Token
+from porch.chat.answer.stream import ReplyQueue
 from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
 from porch.errors import is_database_unavailable
@@ -37,7 +39,6 @@ from porch.providers.base import (
     Usage,
 )
 from porch.providers.pricing import cost_usd
-from porch.state import State
 from porch.usage import service as budgets
 from porch.usage.service import Spent
 from porch.widgets.cache import WidgetConfig
@@ -116,100 +117,6 @@ def start(state: State, accepted: Accepted) -> asyncio.Queue[Event | None]:
     return queue
 
 
-class ReplyQueue(asyncio.Queue[Event | None]):
-    """The events of one reply on their way to its reader, holding a bounded number of them.
-
-    A reader that falls behind (a slow phone, a stalled tab) finds the tokens it has not taken
-    merged into one pending token once PENDING_EVENTS wait: it holds the reply's unsent text,
-    never a growing backlog of event objects, and the reply itself is never slowed or lost.
-    """
-
-    PENDING_EVENTS = 64
-
-    def _put(self, item: Event | None) -> None:
-        pending = self._queue  # type: ignore[attr-defined]
-        last = pending[-1] if pending else None
-        if len(pending) >= self.PENDING_EVENTS and isinstance(item, Token):
-            if isinstance(last, _Backlog):
-                last.add(item.delta)
-                return
-            if isinstance(last, Token):
-                pending[-1] = _Backlog([last.delta, item.delta])
-                return
-        pending.append(item)
-
-    def _get(self) -> Event | None:
-        item = self._queue.popleft()  # type: ignore[attr-defined]
-        return Token("".join(item.parts)) if isinstance(item, _Backlog) else item
-
-
-class _Backlog:
-    """Unsent tokens, joined every so often so they cost their text and little more."""
-
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: list[str]) -> None:
-        self.parts = parts
-
-    def add(self, delta: str) -> None:
-        self.parts.append(delta)
-        if len(self.parts) >= 256:
-            self.parts[:] = ["".join(self.parts)]
-
-
-async def batches(
-    queue: asyncio.Queue[Event | None], flush_ms: float = 0.0
-) -> AsyncIterator[list[Event]]:
-    """Events in the order made, grouped by what had arrived when the reader got to them.
-
-    A stream writes each group in one send: when the model outpaces the connection, tokens
-    share a write instead of costing a syscall each. With `flush_ms` (PORCH_STREAM_FLUSH_MS) a
-    token waits up to that long for the ones right behind it, and neighbouring tokens become
-    one token event (one frame, one JSON encoding); at 0 nothing is held back or merged.
-    """
-    loop = asyncio.get_running_loop()
-    while True:
-        event = await queue.get()
-        group: list[Event] = []
-        deadline = loop.time() + flush_ms / 1000 if flush_ms else 0.0
-        while event is not None:
-            group.append(event)
-            if queue.empty():
-                wait = deadline - loop.time() if isinstance(event, Token) else 0.0
-                if wait <= 0:
-                    break
-                try:
-                    async with asyncio.timeout(wait):
-                        event = await queue.get()
-                except TimeoutError:
-                    break
-                continue
-            event = queue.get_nowait()
-        if group:
-            yield _merge_tokens(group) if flush_ms else group
-        if event is None:
-            return
-
-
-def _merge_tokens(group: list[Event]) -> list[Event]:
-    if len(group) < 2:
-        return group
-    out: list[Event] = []
-    for event in group:
-        last = out[-1] if out else None
-        if isinstance(event, Token) and isinstance(last, Token):
-            out[-1] = Token(last.delta + event.delta)
-        else:
-            out.append(event)
-    return out
-
-
-async def events(queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
-    async for group in batches(queue):
-        for event in group:
-            yield event
-
-
 async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | None]) -> None:
     state.metrics.open_streams.inc()
     try:
@@ -232,7 +139,18 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
 
 
 async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: live.Relay) -> None:
+    """Retrieve and prompt, stream the model's reply to the visitor, store it, tell agents."""
     began = time.perf_counter()
+    model, request = await _prepare(state, acc)
+    reply = _Reply(relay, began)
+    model = await _generate(state, model, request, reply)
+    if not reply.answered and acc.widget.fallback_message and reply.status != "failed":
+        reply.add("\n\n" + acc.widget.fallback_message)
+    await _store(state, acc, message_id, relay, reply, model, request, began)
+
+
+async def _prepare(state: State, acc: Accepted) -> tuple[ChatModel, CompletionRequest]:
+    """The widget's model and the request for it: history and passages read in SQL, prompt."""
     widget = acc.widget
     async with state.prepare_slot(), state.autocommit.connect() as conn:
         history = await repo.recent(
@@ -253,7 +171,14 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: liv
         temperature=widget.temperature,
         max_tokens=widget.max_tokens,
     )
-    reply = _Reply(relay, began)
+    return model, request
+
+
+async def _generate(
+    state: State, model: ChatModel, request: CompletionRequest, reply: _Reply
+) -> ChatModel:
+    """Stream the reply; the model that answered (the extractive one when the widget's was
+    unavailable before its first token)."""
     try:
         await reply.consume(model, request)
     except ProviderUnavailable as exc:
@@ -265,9 +190,22 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: liv
     except StreamInterrupted as exc:
         reply.status, reply.error_code = "failed", exc.code
         reply.error_message = exc.message
-    if not reply.answered and widget.fallback_message and reply.status != "failed":
-        reply.add("\n\n" + widget.fallback_message)
-    sources = _sources(reply.text, passages) if reply.answered else []
+    return model
+
+
+async def _store(
+    state: State,
+    acc: Accepted,
+    message_id: uuid.UUID,
+    relay: live.Relay,
+    reply: _Reply,
+    model: ChatModel,
+    request: CompletionRequest,
+    began: float,
+) -> None:
+    """Store the reply with its sources, usage and cost, count it, then end the stream."""
+    widget = acc.widget
+    sources = _sources(reply.text, request.passages) if reply.answered else []
     usage = reply.usage or Usage(len(request.system) // 4, len(reply.text) // 4)
     cost = cost_usd(state.settings, model.model, usage)
     created_at = utcnow()
@@ -398,7 +336,7 @@ class _Reply:
             self.answered = event.answered
 
 
-def _sources(text: str, passages: list[Passage]) -> list[dict[str, object]]:
+def _sources(text: str, passages: Sequence[Passage]) -> list[dict[str, object]]:
     """The passages the reply cites, or the best few when it cites none."""
     cited = {int(n) for n in _CITATION.findall(text)}
     chosen = [p for p in passages if p.ref in cited] or passages[:3]

@@ -1,18 +1,16 @@
 """Owner and agent routes of the live inbox: reply, assign, release, read, typing, members.
 
 `POST /conversations/{id}/messages` from a signed-in owner or agent (session cookie or API
-key, no visitor token) is a reply as a person too: `AgentMessages` sends it here.
+key, no visitor token) is a reply as a person too: that route's authenticator lets agents
+in (chat/visitor/dependencies.py) and it calls the same `agent.reply`.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from fastapi import APIRouter, Response, status
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from porch.accounts import tokens
 from porch.accounts.dependencies import AgentScope
 from porch.chat.inbox import agent
 from porch.chat.inbox.schemas import (
@@ -24,8 +22,9 @@ from porch.chat.inbox.schemas import (
     TypingIn,
 )
 from porch.chat.inbox.service import agent_names, get_owned
-from porch.deps import SessionDep, StateDep
+from porch.deps import SessionDep
 from porch.realtime import events as ev
+from porch.realtime.dependencies import RealtimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
 
@@ -40,12 +39,12 @@ async def reply(
     body: AgentReplyIn,
     owner: AgentScope,
     session: SessionDep,
-    state: StateDep,
+    realtime: RealtimeDep,
 ) -> AgentMessageOut:
     """Reply as a person: the visitor sees it at once; the assistant stays quiet after it."""
     message, conversation = await agent.reply(
         session,
-        state.realtime,
+        realtime,
         owner.workspace_id,
         conversation_id,
         user_id=owner.user_id,
@@ -60,12 +59,12 @@ async def assign(
     body: AssignIn,
     owner: AgentScope,
     session: SessionDep,
-    state: StateDep,
+    realtime: RealtimeDep,
 ) -> StatusOut:
     """Assign to a teammate (`user_id`), to yourself (no body), or to nobody (`unassign`)."""
     to_user = None if body.unassign else (body.user_id or owner.user_id)
     conversation, name = await agent.assign(
-        session, state.realtime, owner.workspace_id, conversation_id, to_user=to_user
+        session, realtime, owner.workspace_id, conversation_id, to_user=to_user
     )
     return StatusOut(
         id=conversation.id,
@@ -77,10 +76,10 @@ async def assign(
 
 @router.post("/conversations/{conversation_id}/release", response_model=StatusOut)
 async def release(
-    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, realtime: RealtimeDep
 ) -> StatusOut:
     """Hand the conversation back to the assistant."""
-    conversation = await agent.release(session, state.realtime, owner.workspace_id, conversation_id)
+    conversation = await agent.release(session, realtime, owner.workspace_id, conversation_id)
     return StatusOut(
         id=conversation.id,
         status=conversation.status,
@@ -90,12 +89,10 @@ async def release(
 
 @router.post("/conversations/{conversation_id}/read", response_model=StatusOut)
 async def mark_read(
-    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, realtime: RealtimeDep
 ) -> StatusOut:
     """Everything the visitor wrote so far has been read: the unread count goes to 0."""
-    conversation = await agent.mark_read(
-        session, state.realtime, owner.workspace_id, conversation_id
-    )
+    conversation = await agent.mark_read(session, realtime, owner.workspace_id, conversation_id)
     return StatusOut(
         id=conversation.id,
         status=conversation.status,
@@ -109,12 +106,12 @@ async def typing(
     body: TypingIn,
     owner: AgentScope,
     session: SessionDep,
-    state: StateDep,
+    realtime: RealtimeDep,
 ) -> Response:
     """Show the visitor that a person is typing (the inbox socket does the same)."""
     conversation = await get_owned(session, owner.workspace_id, conversation_id)
     names = await agent_names(session, {owner.user_id})
-    state.realtime.signal(
+    realtime.signal(
         owner.workspace_id,
         conversation.id,
         ev.TYPING,
@@ -127,39 +124,3 @@ async def typing(
 async def members(owner: AgentScope, session: SessionDep) -> MemberList:
     """The workspace's people, to assign conversations to."""
     return MemberList(members=await agent.members(session, owner.workspace_id))
-
-
-_MESSAGES = re.compile(r"^/api/v1/conversations/([0-9a-fA-F-]{32,36})/messages$")
-
-
-class AgentMessages:
-    """Routes a person's `POST /conversations/{id}/messages` to `/reply`.
-
-    The visitor route authenticates by visitor token; a request that carries none but an
-    owner's session cookie or API key is a person replying. Rewritten in place, before
-    routing, so both keep one handler each and the same authentication as ever.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") == "POST":
-            found = _MESSAGES.match(scope.get("path", ""))
-            if found and _from_owner(scope):
-                scope["path"] = f"/api/v1/conversations/{found.group(1)}/reply"
-                scope["raw_path"] = scope["path"].encode()
-        await self.app(scope, receive, send)
-
-
-def _from_owner(scope: Scope) -> bool:
-    auth, cookie = b"", b""
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            auth = value
-        elif name == b"cookie":
-            cookie = value
-    bearer = auth[7:].strip() if auth[:7].lower() == b"bearer " else b""
-    if bearer:
-        return bearer.startswith(tokens.API_KEY_PREFIX.encode())
-    return b"porch_session=" in cookie

@@ -17,7 +17,8 @@ from porch.chat.inbox.schemas import (
     Rating,
     StatusOut,
 )
-from porch.deps import SessionDep, StateDep
+from porch.deps import SessionDep
+from porch.realtime.dependencies import RealtimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
 
@@ -50,19 +51,19 @@ async def get_conversation(
 
 @router.post("/conversations/{conversation_id}/close", response_model=StatusOut)
 async def close_conversation(
-    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, realtime: RealtimeDep
 ) -> StatusOut:
     conversation = await inbox.set_status(
-        session, owner.workspace_id, conversation_id, "closed", state.realtime
+        session, owner.workspace_id, conversation_id, "closed", realtime
     )
     return StatusOut(id=conversation.id, status=conversation.status)
 
 
 @router.post("/conversations/{conversation_id}/reopen", response_model=StatusOut)
 async def reopen_conversation(
-    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, state: StateDep
+    conversation_id: uuid.UUID, owner: AgentScope, session: SessionDep, realtime: RealtimeDep
 ) -> StatusOut:
     conversation = await inbox.set_status(
-        session, owner.workspace_id, conversation_id, "open", state.realtime
+        session, owner.workspace_id, conversation_id, "open", realtime
     )
     return StatusOut(id=conversation.id, status=conversation.status)

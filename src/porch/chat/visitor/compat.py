@@ -6,6 +6,7 @@ Where no widget is named, the oldest widget on the server answers.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -14,40 +15,23 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porch import __version__
 from porch.accounts import tokens
 from porch.chat.answer import pipeline
-from porch.chat.answer.events import SSE_HEADERS, Done, Failed, Started, sse
+from porch.chat.answer.context import State
+from porch.chat.answer.dependencies import ChatDep
+from porch.chat.answer.events import SSE_HEADERS, Done, Event, Failed, Started, sse
+from porch.chat.answer.stream import events as reply_events
 from porch.chat.visitor import service
 from porch.chat.visitor.dependencies import Visitor, visitor_for, widget_for_visitor
-from porch.chat.visitor.routes import client_ip, message_out
+from porch.chat.visitor.mapping import client_ip, message_out
 from porch.conversations import repository as repo
-from porch.deps import StateDep
+from porch.deps import SettingsDep
 from porch.errors import NotFound, Unavailable
-from porch.state import State
 from porch.widgets import service as widgets
 
 router = APIRouter(include_in_schema=False)
-_OWNER_ALIAS = "/api/widgets"
-
-
-class LegacyPaths:
-    """Serves `/api/widgets…` as `/api/v1/widgets…`: same handlers, same auth, no copies."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (
-            path == _OWNER_ALIAS or path.startswith(_OWNER_ALIAS + "/")
-        ):
-            # In place, so the metrics middleware outside sees which route served it.
-            scope["path"] = "/api/v1" + path[4:]
-            scope["raw_path"] = scope["path"].encode()
-        await self.app(scope, receive, send)
 
 
 class CompatMessage(BaseModel):
@@ -99,7 +83,7 @@ async def _visitor(state: State, request: Request, body: CompatMessage) -> tuple
 
 
 @router.post("/chat/message")
-async def chat_message(body: CompatMessage, request: Request, state: StateDep) -> dict[str, Any]:
+async def chat_message(body: CompatMessage, request: Request, state: ChatDep) -> dict[str, Any]:
     visitor, session_id = await _visitor(state, request, body)
     accepted = await pipeline.accept(
         state,
@@ -109,7 +93,7 @@ async def chat_message(body: CompatMessage, request: Request, state: StateDep) -
         visitor_key=str(visitor.conversation.id),
     )
     reply = ""
-    async for event in pipeline.events(pipeline.start(state, accepted)):
+    async for event in reply_events(pipeline.start(state, accepted)):
         if isinstance(event, Failed):
             raise Unavailable(event.message, code=event.code, retry_after=1)
         if isinstance(event, Done):
@@ -118,7 +102,7 @@ async def chat_message(body: CompatMessage, request: Request, state: StateDep) -
 
 
 @router.post("/api/chat")
-async def chat_stream(body: CompatMessage, request: Request, state: StateDep) -> Response:
+async def chat_stream(body: CompatMessage, request: Request, state: ChatDep) -> Response:
     visitor, session_id = await _visitor(state, request, body)
     accepted = await pipeline.accept(
         state,
@@ -128,29 +112,32 @@ async def chat_stream(body: CompatMessage, request: Request, state: StateDep) ->
         visitor_key=str(visitor.conversation.id),
     )
     queue = pipeline.start(state, accepted)
+    return StreamingResponse(
+        _stream(queue, session_id), media_type="text/event-stream", headers=SSE_HEADERS
+    )
 
-    async def stream() -> AsyncIterator[bytes]:
-        async for event in pipeline.events(queue):
-            if isinstance(event, Started):
-                yield (
-                    b"event: start\ndata: "
-                    + orjson.dumps(
-                        {
-                            "user_message_id": event.user_message_id,
-                            "message_id": event.message_id,
-                            "sessionId": session_id,
-                        }
-                    )
-                    + b"\n\n"
+
+async def _stream(queue: asyncio.Queue[Event | None], session_id: str) -> AsyncIterator[bytes]:
+    """The native SSE events, with the session id in `start`."""
+    async for event in reply_events(queue):
+        if isinstance(event, Started):
+            yield (
+                b"event: start\ndata: "
+                + orjson.dumps(
+                    {
+                        "user_message_id": event.user_message_id,
+                        "message_id": event.message_id,
+                        "sessionId": session_id,
+                    }
                 )
-            else:
-                yield sse(event)
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+                + b"\n\n"
+            )
+        else:
+            yield sse(event)
 
 
 @router.get("/chat/history/{session_id}")
-async def chat_history(session_id: str, request: Request, state: StateDep) -> dict[str, Any]:
+async def chat_history(session_id: str, request: Request, state: ChatDep) -> dict[str, Any]:
     async with state.autocommit.connect() as conn:
         conversation_id = await repo.conversation_by_token(conn, tokens.token_hash(session_id))
     if conversation_id is None:
@@ -169,7 +156,7 @@ async def chat_history(session_id: str, request: Request, state: StateDep) -> di
 @router.get("/api/config")
 @router.get("/api/widget-config")
 async def widget_config(
-    state: StateDep,
+    state: ChatDep,
     request: Request,
     agent_id: Annotated[uuid.UUID | None, Query(alias="agentId")] = None,
 ) -> Response:
@@ -185,8 +172,8 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/api/environment")
-async def environment(state: StateDep) -> dict[str, Any]:
-    s = state.settings
+async def environment(settings: SettingsDep) -> dict[str, Any]:
+    s = settings
     return {
         "version": __version__,
         "database": "sqlite" if s.is_sqlite else "postgresql",

@@ -8,7 +8,9 @@ insert trigger keeps current: keeping a token alive costs no write of its own.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, cast
@@ -16,23 +18,28 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.accounts import tokens
+from porch.accounts.dependencies import SESSION_COOKIE, check_role, owner_for
+from porch.accounts.roles import Role
+from porch.accounts.service import Owner
+from porch.chat.answer.context import State
+from porch.chat.answer.dependencies import ChatDep
 from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
-from porch.deps import StateDep
+from porch.db import session_scope
 from porch.errors import Forbidden, NotFound, Unauthorized
 from porch.models import VisitorToken
 from porch.models.base import utcnow
 from porch.security import cors
-from porch.state import State
 from porch.widgets.cache import WidgetConfig
 
 _bearer = HTTPBearer(auto_error=False, description="The visitor_token of the conversation")
 visitor_tokens = cast(Table, VisitorToken.__table__)
 
 _c = repo.conversations.c
-# Built once, with bound parameters (see chat/repository.py for why).
+# Built once, with bound parameters (see conversations/repository.py for why).
 _CONVERSATION = select(
     _c.id,
     _c.widget_id,
@@ -125,7 +132,7 @@ async def visitor_for(
 async def current_visitor(
     conversation_id: uuid.UUID,
     request: Request,
-    state: StateDep,
+    state: ChatDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Visitor:
     return await visitor_for(
@@ -135,3 +142,60 @@ async def current_visitor(
 
 CurrentVisitor = Annotated[Visitor, Depends(current_visitor)]
 VisitorBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A signed-in owner or agent on a conversation route, with the request's session: the
+    session commits before the response leaves, like `SessionDep`."""
+
+    owner: Owner
+    session: AsyncSession
+
+
+class Authenticator:
+    """One dependency for the subjects a conversation route allows: the visitor (the
+    conversation's token as a Bearer), and, with `role`, a person with at least that role
+    (an API key as the Bearer, or the session cookie when no Bearer is sent).
+
+    Only the visitor's Bearer scheme is declared, so the route's OpenAPI entry is the
+    visitor's; a person's credentials are read as `CurrentOwner` reads them.
+    """
+
+    def __init__(self, *, role: Role | None = None) -> None:
+        self.role = role
+
+    async def __call__(
+        self,
+        conversation_id: uuid.UUID,
+        request: Request,
+        state: ChatDep,
+        bearer: VisitorBearer,
+    ) -> AsyncIterator[Visitor | Agent]:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if self.role is None or not _from_person(bearer, cookie):
+            yield await visitor_for(
+                state, request, conversation_id, bearer.credentials if bearer else None
+            )
+            return
+        async with _scoped(state.sessionmaker) as session:
+            owner = await owner_for(request, session, cookie, bearer)
+            check_role(owner, self.role)
+            yield Agent(owner, session)
+
+
+# Commits when the route returns, rolls back when it raises (db.session_scope).
+_scoped = contextlib.asynccontextmanager(session_scope)
+
+
+def _from_person(bearer: HTTPAuthorizationCredentials | None, cookie: str | None) -> bool:
+    """An API key as the Bearer, or no Bearer and a session cookie: not a visitor token."""
+    if bearer is not None:
+        return bearer.credentials.startswith(tokens.API_KEY_PREFIX)
+    return bool(cookie)
+
+
+# A visitor, or an agent replying as a person (`POST /conversations/{id}/messages`).
+VisitorOrAgent = Annotated[
+    Visitor | Agent, Depends(Authenticator(role=Role.agent), scope="function")
+]

@@ -15,53 +15,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, status
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
-from porch import crypto
-from porch.accounts import tokens
-from porch.chat.visitor.dependencies import visitor_tokens, widget_for_visitor
+from porch.chat.answer.dependencies import ChatDep
+from porch.chat.visitor import verified
+from porch.chat.visitor.dependencies import widget_for_visitor
 from porch.chat.visitor.schemas import VisitorUser
-from porch.conversations import repository as repo
-from porch.deps import StateDep
-from porch.errors import Forbidden, NotFound, Unauthorized
-from porch.models.base import utcnow
-from porch.state import State
-from porch.widgets.cache import WidgetConfig
 
 router = APIRouter(prefix="/api/v1", tags=["visitor"])
 LIST_MAX = 50
-
-
-def verify(state: State, widget: WidgetConfig, user: VisitorUser | None) -> bool:
-    """Whether `user` is signed with the widget's identity secret.
-
-    A wrong signature is refused (403 identity_invalid) rather than treated as anonymous,
-    so a site with a bug in its signing code finds out at once. A missing one is refused
-    only when the widget requires identities (start_conversation checks that).
-    """
-    if user is None or not user.hash:
-        return False
-    secret = crypto.box(state.settings.secret).decrypt_or_none(widget.identity_secret_encrypted)
-    if secret is None:
-        return False  # no secret set: nothing to verify against, the id stays unverified
-    if not crypto.identity_ok(secret, user.id, user.hash):
-        raise Forbidden(
-            "The user's hash does not match HMAC-SHA256(identity secret, user id).",
-            code="identity_invalid",
-        )
-    return True
-
-
-def _require_verified(state: State, widget: WidgetConfig, user: VisitorUser | None) -> str:
-    if widget.identity_secret_encrypted is None:
-        raise NotFound(
-            "This widget does not verify visitors' identities.", code="identity_not_enabled"
-        )
-    if user is None or not user.hash:
-        raise Unauthorized("Send the user's id and hash.", code="identity_required")
-    if not verify(state, widget, user):
-        raise Unauthorized("The identity could not be verified.", code="identity_required")
-    return user.id
 
 
 class PastConversation(BaseModel):
@@ -88,14 +49,11 @@ class Resumed(BaseModel):
     visitor_token: str
 
 
-_c = repo.conversations.c
-
-
 @router.get("/widgets/{widget_id}/visitor/conversations", response_model=PastConversations)
 async def past_conversations(
     widget_id: uuid.UUID,
     request: Request,
-    state: StateDep,
+    state: ChatDep,
     x_porch_user_id: Annotated[str | None, Header(max_length=200)] = None,
     x_porch_user_hash: Annotated[str | None, Header(max_length=128)] = None,
 ) -> PastConversations:
@@ -106,39 +64,8 @@ async def past_conversations(
         if x_porch_user_id and x_porch_user_hash
         else None
     )
-    user_id = _require_verified(state, widget, user)
-    query = (
-        select(
-            _c.id,
-            _c.status,
-            _c.created_at,
-            _c.last_message_at,
-            _c.message_count,
-            _c.page_title,
-        )
-        .where(
-            _c.widget_id == widget.id,
-            _c.user_external_id == user_id,
-            _c.user_verified.is_(True),
-        )
-        .order_by(_c.last_message_at.desc())
-        .limit(LIST_MAX)
-    )
-    async with state.autocommit.connect() as conn:
-        rows = (await conn.execute(query)).all()
-    return PastConversations(
-        conversations=[
-            PastConversation(
-                conversation_id=r.id,
-                status=r.status,
-                created_at=r.created_at,
-                last_message_at=r.last_message_at,
-                message_count=r.message_count,
-                page_title=r.page_title,
-            )
-            for r in rows
-        ]
-    )
+    rows = await verified.conversations(state, widget, user, limit=LIST_MAX)
+    return PastConversations(conversations=[PastConversation(**r) for r in rows])
 
 
 @router.post(
@@ -151,28 +78,9 @@ async def resume(
     conversation_id: uuid.UUID,
     body: ResumeIn,
     request: Request,
-    state: StateDep,
+    state: ChatDep,
 ) -> Resumed:
     """A visitor token for one of the verified user's conversations, on this device."""
     widget = await widget_for_visitor(state, request, widget_id)
-    user_id = _require_verified(state, widget, body.user)
-    token = tokens.new_token(tokens.VISITOR_TOKEN_PREFIX)
-    async with state.engine.begin() as conn:
-        found = await conn.scalar(
-            select(_c.id).where(
-                _c.id == conversation_id,
-                _c.widget_id == widget.id,
-                _c.user_external_id == user_id,
-                _c.user_verified.is_(True),
-            )
-        )
-        if found is None:
-            raise NotFound("No such conversation for this user.", code="conversation_not_found")
-        await conn.execute(
-            visitor_tokens.insert().values(
-                token_hash=tokens.token_hash(token),
-                conversation_id=conversation_id,
-                created_at=utcnow(),
-            )
-        )
+    token = await verified.resume(state, widget, body.user, conversation_id)
     return Resumed(conversation_id=conversation_id, visitor_token=token)

@@ -9,15 +9,22 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from porch.chat.answer import live, pipeline
+from porch.chat.answer import live, pipeline, stream
+from porch.chat.answer.context import State
+from porch.chat.answer.dependencies import ChatDep
 from porch.chat.answer.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, sse
-from porch.chat.visitor import identity, service
+from porch.chat.inbox import agent
+from porch.chat.inbox.schemas import AgentMessageOut
+from porch.chat.visitor import service
 from porch.chat.visitor.dependencies import (
+    Agent,
     CurrentVisitor,
     VisitorBearer,
+    VisitorOrAgent,
     visitor_for,
     widget_for_visitor,
 )
+from porch.chat.visitor.mapping import client_ip, message_out
 from porch.chat.visitor.schemas import (
     ConversationCreated,
     ConversationIn,
@@ -26,38 +33,16 @@ from porch.chat.visitor.schemas import (
     HandoffOut,
     History,
     MessageIn,
-    MessageOut,
     ReplyOut,
-    SourceRef,
     Usage,
 )
 from porch.conversations import repository as repo
 from porch.conversations.repository import StoredMessage
-from porch.deps import StateDep
+from porch.deps import AutocommitDep, EngineDep
 from porch.errors import NotFound, Unavailable
-from porch.limits.rules import Rule
-from porch.state import State
+from porch.realtime.dependencies import RealtimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["visitor"])
-
-
-def message_out(m: StoredMessage) -> MessageOut:
-    return MessageOut(
-        id=m.id,
-        role=m.role,
-        content=m.content,
-        created_at=m.created_at,
-        status=m.status,
-        author_name=m.author_name,
-        sources=[
-            SourceRef(title=s.get("title", ""), url=s.get("url"), snippet=s.get("snippet", ""))
-            for s in (m.sources or [])
-        ],
-    )
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -69,31 +54,10 @@ async def start_conversation(
     widget_id: uuid.UUID,
     body: ConversationIn,
     request: Request,
-    state: StateDep,
+    state: ChatDep,
 ) -> ConversationCreated:
     widget = await widget_for_visitor(state, request, widget_id)
-    ip = client_ip(request)
-    per_ip = (
-        widget.limits.get("conversations_per_ip_per_hour")
-        or state.settings.default_conversations_per_ip_per_hour
-    )
-    await state.limits.check([(Rule("ip.conversations", per_ip, "hour"), f"{widget.id}:{ip}")])
-    user = body.user
-    verified = identity.verify(state, widget, user)
-    async with state.engine.begin() as conn:
-        started = await service.start_conversation(
-            conn,
-            widget,
-            page_url=body.page_url,
-            page_title=body.page_title,
-            locale=body.locale,
-            user_id=user.id if user else None,
-            user_name=user.name if user else None,
-            user_email=user.email if user else None,
-            client_ip=ip,
-            user_verified=verified,
-        )
-    await live.conversation_started(state, widget.id, started, body)
+    started = await service.begin(state, widget, body, client_ip(request))
     return ConversationCreated(
         conversation_id=started.conversation_id,
         visitor_token=started.visitor_token,
@@ -112,26 +76,40 @@ async def start_conversation(
     },
 )
 async def send_message(
+    conversation_id: uuid.UUID,
     body: MessageIn,
-    visitor: CurrentVisitor,
+    sender: VisitorOrAgent,
     request: Request,
-    state: StateDep,
+    state: ChatDep,
 ) -> Response:
+    if isinstance(sender, Agent):
+        # A person's message: the inbox's reply (POST /conversations/{id}/reply).
+        return await _as_agent(sender, conversation_id, body.content, state)
     accepted = await pipeline.accept(
-        state,
-        visitor.conversation,
-        visitor.widget,
-        body.content,
-        visitor_key=str(visitor.conversation.id),
+        state, sender.conversation, sender.widget, body.content, visitor_key=str(conversation_id)
     )
     queue = pipeline.start(state, accepted)
     if "text/event-stream" in request.headers.get("accept", ""):
+        groups = stream.batches(queue, state.settings.stream_flush_ms)
         return StreamingResponse(
-            _stream(pipeline.batches(queue, state.settings.stream_flush_ms)),
-            media_type="text/event-stream",
-            headers=SSE_HEADERS,
+            _stream(groups), media_type="text/event-stream", headers=SSE_HEADERS
         )
-    return await _collect(pipeline.events(queue), accepted.user_message_id)
+    return await _collect(stream.events(queue), accepted.user_message_id)
+
+
+async def _as_agent(
+    sender: Agent, conversation_id: uuid.UUID, content: str, state: State
+) -> Response:
+    message, conversation = await agent.reply(
+        sender.session,
+        state.realtime,
+        sender.owner.workspace_id,
+        conversation_id,
+        user_id=sender.owner.user_id,
+        content=content,
+    )
+    out = AgentMessageOut(message=message, status=conversation.status)
+    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 
 async def _stream(groups: AsyncIterator[list[Event]]) -> AsyncIterator[bytes]:
@@ -174,11 +152,11 @@ async def _collect(events: AsyncIterator[Event], user_message_id: uuid.UUID) -> 
 @router.get("/conversations/{conversation_id}/messages", response_model=History)
 async def history(
     visitor: CurrentVisitor,
-    state: StateDep,
+    db: AutocommitDep,
     before: Annotated[uuid.UUID | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=service.HISTORY_PAGE_MAX)] = 50,
 ) -> History:
-    async with state.autocommit.connect() as conn:
+    async with db.connect() as conn:
         items, has_more = await service.history(
             conn, visitor.conversation.id, before=before, limit=limit
         )
@@ -190,7 +168,7 @@ async def feedback(
     message_id: uuid.UUID,
     body: FeedbackIn,
     request: Request,
-    state: StateDep,
+    state: ChatDep,
     bearer: VisitorBearer,
 ) -> None:
     conversation_id = await _conversation_of(state, message_id)
@@ -217,13 +195,15 @@ async def _conversation_of(state: State, message_id: uuid.UUID) -> uuid.UUID:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=HandoffOut,
 )
-async def handoff(body: HandoffIn, visitor: CurrentVisitor, state: StateDep) -> HandoffOut:
-    async with state.engine.begin() as conn:
+async def handoff(
+    body: HandoffIn, visitor: CurrentVisitor, engine: EngineDep, realtime: RealtimeDep
+) -> HandoffOut:
+    async with engine.begin() as conn:
         requested = await service.request_handoff(
             conn, visitor.conversation, visitor.widget, reason=body.reason
         )
     for event in requested.events:
-        state.realtime.broker.publish(event)
+        realtime.broker.publish(event)
     return HandoffOut(
         status=requested.status,
         message=requested.message,

@@ -6,19 +6,15 @@ import re
 import uuid
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
-from starlette.datastructures import UploadFile
 
 from porch.accounts.dependencies import AdminScope
-from porch.db import after_commit
-from porch.deps import SessionDep, StateDep
-from porch.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from porch.knowledge.ingest import documents
+from porch.deps import SessionDep, SettingsDep
+from porch.knowledge.ingest.dependencies import IngestDep
 from porch.knowledge.search import rules as rules_service
-from porch.knowledge.sources import service
+from porch.knowledge.search.dependencies import RetrieverDep
+from porch.knowledge.search.retriever import Retrieval
+from porch.knowledge.sources import adding, intake, service
 from porch.knowledge.sources.schemas import (
     ContextRuleIn,
     ContextRuleList,
@@ -27,181 +23,51 @@ from porch.knowledge.sources.schemas import (
     PageOut,
     SearchOut,
     SearchResult,
-    SitemapSourceIn,
     SourceCreated,
-    SourceIn,
     SourceList,
     SourceOut,
     SourcePatch,
-    TextSourceIn,
-    UrlSourceIn,
 )
 from porch.models import Source
-from porch.security.ssrf import BlockedURL, check_resolves_public, check_url
-from porch.state import State
 from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 UPLOAD_PATH = re.compile(r"/api/v1/widgets/[^/]+/sources")
-_SOURCE_IN: TypeAdapter[Any] = TypeAdapter(SourceIn)
-
-
-def _inline(schema: Any, defs: dict[str, Any]) -> Any:
-    """The JSON schema with local $refs resolved, so it can sit inside the OpenAPI document."""
-    if isinstance(schema, dict):
-        ref = schema.get("$ref", "")
-        if ref.startswith("#/$defs/"):
-            return _inline(defs[ref.rsplit("/", 1)[-1]], defs)
-        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
-    if isinstance(schema, list):
-        return [_inline(v, defs) for v in schema]
-    return schema
-
-
-def _request_body() -> dict[str, Any]:
-    schema = _SOURCE_IN.json_schema()
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": _inline(schema, schema.get("$defs", {}))},
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary"},
-                            "title": {"type": "string", "maxLength": 300},
-                        },
-                    }
-                },
-            },
-        }
-    }
 
 
 def _source_out(source: Source) -> SourceOut:
     return SourceOut.model_validate(source, from_attributes=True)
 
 
-async def _checked_url(url: str, state: State) -> str:
-    allow = state.settings.crawl_allow_private_networks
-    try:
-        check_url(url, allow_private=allow)
-        await check_resolves_public(url, allow_private=allow)
-    except BlockedURL as exc:
-        raise BadRequest(str(exc), code="invalid_url") from None
-    return url
-
-
-def _enqueue_sync(session: Any, state: State, source: Source) -> None:
-    source_id, generation = source.id, source.generation
-
-    async def enqueue() -> None:
-        await state.ingest.sync(source_id, generation)
-
-    after_commit(session, enqueue)
-
-
-async def _upload(
-    request: Request, widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: State
-) -> Source:
-    limit = state.settings.upload_max_bytes
-    try:
-        form = await request.form(max_files=1, max_fields=5)
-    except Exception as exc:  # starlette raises several types for a broken multipart body
-        raise BadRequest(f"Could not read the upload: {exc}", code="bad_upload") from None
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise BadRequest("Send the document in a multipart field named 'file'.", code="no_file")
-    data = await upload.read(limit + 1)
-    await form.close()
-    if len(data) > limit:
-        raise PayloadTooLarge(f"The file is larger than {limit} bytes.", code="file_too_large")
-    if not data:
-        raise BadRequest("The file is empty.", code="empty_file")
-    filename = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:300]
-    try:
-        kind = documents.sniff(data, filename)
-    except documents.DocumentTooLarge as exc:
-        raise PayloadTooLarge(str(exc), code="document_too_large") from None
-    except documents.UnsupportedDocument as exc:
-        raise UnsupportedMediaType(str(exc), code="unsupported_file_type") from None
-    title = form.get("title")
-    return await service.add_file(
-        session,
-        owner.workspace_id,
-        widget_id,
-        filename=filename,
-        kind=kind,
-        content=data,
-        title=(title if isinstance(title, str) and title.strip() else filename)[:300],
-    )
-
-
 @router.post(
     "/widgets/{widget_id}/sources",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SourceCreated,
-    openapi_extra=_request_body(),
+    openapi_extra=intake.request_body(),
 )
 async def add_source(
     widget_id: uuid.UUID,
     request: Request,
     owner: AdminScope,
     session: SessionDep,
-    state: StateDep,
+    settings: SettingsDep,
+    retriever: RetrieverDep,
+    ingest: IngestDep,
 ) -> SourceCreated:
     """A text (searchable on return), a site to crawl, a sitemap, or an uploaded document."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        source = await _upload(request, widget_id, owner, session, state)
-        _enqueue_sync(session, state, source)
-        return SourceCreated(source_id=source.id, status="pending")
-    raw = await request.body()
-    try:
-        body = _SOURCE_IN.validate_python(orjson.loads(raw))
-    except orjson.JSONDecodeError:
-        raise BadRequest("The request body is not valid JSON.", code="malformed_json") from None
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from None
-    if isinstance(body, TextSourceIn):
-        source = await service.add_text(
-            session,
-            state.retriever.keywords,
-            owner.workspace_id,
-            widget_id,
-            title=body.title,
-            body=body.text,
-            url=body.url,
-            embedder=state.retriever.embedder,
-        )
-        if source.stats.get("vectors_missing"):
-            wid = source.widget_id
-
-            async def embed() -> None:
-                await state.ingest.embed(wid)
-
-            after_commit(session, embed)
-        return SourceCreated(source_id=source.id, status="ready")
-    assert isinstance(body, UrlSourceIn | SitemapSourceIn)
-    url = await _checked_url(body.url.strip(), state)
-    config: dict[str, Any] = (
-        {"crawl": body.crawl.model_dump()}
-        if isinstance(body, UrlSourceIn)
-        else {"crawl": {"max_pages": body.max_pages}}
-    )
-    source = await service.add_remote(
+    body = await intake.read(request, settings.upload_max_bytes)
+    source = await adding.add(
         session,
+        ingest,
+        retriever,
         owner.workspace_id,
         widget_id,
-        kind=body.type,
-        url=url,
-        title=body.title or url,
-        config=config,
-        schedule=body.schedule,
+        body,
+        allow_private=settings.crawl_allow_private_networks,
     )
-    _enqueue_sync(session, state, source)
-    return SourceCreated(source_id=source.id, status="pending")
+    return SourceCreated(
+        source_id=source.id, status="ready" if source.type == "text" else "pending"
+    )
 
 
 @router.get("/widgets/{widget_id}/sources", response_model=SourceList)
@@ -243,22 +109,17 @@ async def list_pages(
     "/sources/{source_id}/resync", status_code=status.HTTP_202_ACCEPTED, response_model=SourceOut
 )
 async def resync_source(
-    source_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
+    source_id: uuid.UUID, owner: AdminScope, session: SessionDep, ingest: IngestDep
 ) -> SourceOut:
     """Fetch again now; only pages that changed are re-chunked and re-embedded."""
-    before = await service.get(session, owner.workspace_id, source_id)
-    generation = before.generation
-    source = await service.request_sync(session, owner.workspace_id, source_id)
-    if source.generation != generation:
-        _enqueue_sync(session, state, source)
-    return _source_out(source)
+    return _source_out(await adding.resync(session, ingest, owner.workspace_id, source_id))
 
 
 @router.delete("/sources/{source_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_source(
-    source_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
+    source_id: uuid.UUID, owner: AdminScope, session: SessionDep, retriever: RetrieverDep
 ) -> None:
-    await service.delete_source(session, state.retriever.keywords, owner.workspace_id, source_id)
+    await service.delete_source(session, retriever.keywords, owner.workspace_id, source_id)
 
 
 @router.get("/widgets/{widget_id}/search", response_model=SearchOut)
@@ -266,7 +127,7 @@ async def search(
     widget_id: uuid.UUID,
     owner: AdminScope,
     session: SessionDep,
-    state: StateDep,
+    retriever: RetrieverDep,
     q: Annotated[str, Query(min_length=1, max_length=1000)],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     source_id: Annotated[list[uuid.UUID] | None, Query(max_length=100)] = None,
@@ -275,9 +136,13 @@ async def search(
 ) -> SearchOut:
     """Retrieval exactly as the assistant sees it (the same function, threshold included)."""
     await widgets.get(session, owner.workspace_id, widget_id)
-    hits = await state.retriever.search(
+    hits = await retriever.search(
         session, widget_id, q, k, source_ids=source_id, url_prefix=url_prefix, page_url=page_url
     )
+    return _search_out(hits)
+
+
+def _search_out(hits: Retrieval) -> SearchOut:
     return SearchOut(
         results=[
             SearchResult(
