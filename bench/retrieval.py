@@ -36,8 +36,8 @@ from sqlalchemy import select
 from bench.retrieval_questions import QUESTIONS
 from porch.app import create_app
 from porch.db import create_engine
-from porch.knowledge.retriever import IDENT_BOOST, Retriever
-from porch.knowledge.store import NewChunk, bump_version, insert_chunks
+from porch.knowledge.search.retriever import IDENT_BOOST, Retriever
+from porch.knowledge.search.store import NewChunk, bump_version, insert_chunks
 from porch.migrate import upgrade
 from porch.models import Chunk, Widget
 from porch.settings import Settings
@@ -279,7 +279,7 @@ async def latency(app: Any, widget_id: uuid.UUID, repeats: int) -> dict[str, flo
         assert matrix is not None
         vector = await retriever.embedder.embed_query(questions[0])
         assert vector is not None
-        from porch.knowledge.keyword import NO_FILTERS
+        from porch.knowledge.search.keyword import NO_FILTERS
 
         for _ in range(200):
             t = time.perf_counter()

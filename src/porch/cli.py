@@ -55,7 +55,7 @@ def migrate() -> None:
 
 async def _seed_demo(settings: Settings) -> tuple[str, str, str]:
     from porch.demo import ensure_demo
-    from porch.knowledge.keyword import keyword_index
+    from porch.knowledge.search.keyword import keyword_index
 
     async with _session(settings) as session:
         index = keyword_index(session.get_bind().dialect.name)
@@ -119,8 +119,9 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run background jobs (crawls, uploads, re-syncs) from the Redis queue."""
-    from porch.jobs.worker import WorkerConfigError, run_worker
+    from porch.jobs.worker import WorkerConfigError
     from porch.observability import logging as porch_logging
+    from porch.tasks import run_worker
 
     settings = _settings()
     porch_logging.configure(settings.log_level, settings.log_json)
@@ -239,8 +240,8 @@ def ingest(
     """Add a text or Markdown file to a widget's knowledge base."""
     import uuid
 
-    from porch.knowledge import service as knowledge
-    from porch.knowledge.keyword import keyword_index
+    from porch.knowledge.search.keyword import keyword_index
+    from porch.knowledge.sources import service as knowledge
     from porch.models import Widget
 
     settings = _settings()

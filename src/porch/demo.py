@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.accounts import service as accounts
-from porch.knowledge import service as knowledge
-from porch.knowledge.keyword import KeywordIndex
+from porch.knowledge.search.keyword import KeywordIndex
+from porch.knowledge.sources import service as knowledge
 from porch.models import Membership, User, Widget
 from porch.widgets import service as widgets
 from porch.widgets.schemas import WidgetCreate

@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porch.errors import error_body, is_compat_path
-from porch.state import State
+from porch.settings import Settings
 
 log = structlog.get_logger("porch.drain")
 # Paths that still answer while draining: probes and metrics tell the truth about it.
@@ -29,6 +29,17 @@ _OPEN_PATHS = frozenset(
     {"/health", "/live", "/healthz", "/ready", "/readyz", "/status", "/metrics"}
 )
 RETRY_AFTER = b"2"
+
+
+class State(Protocol):
+    """What draining reads and sets (the lifespan's state is one)."""
+
+    draining: bool
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def answers(self) -> Collection[asyncio.Task[None]]: ...
 
 
 def install(state: State) -> Callable[[], None]:

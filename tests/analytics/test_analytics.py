@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from porch.analytics.service import normalize_question
+from tests.chat.inbox.seed import Msg, seed_conversation
 from tests.conftest import BOTH, OwnerClient, make_widget, signup, start_conversation
-from tests.inbox.seed import Msg, seed_conversation
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
 

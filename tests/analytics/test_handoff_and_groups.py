@@ -12,8 +12,8 @@ from fastapi import FastAPI
 
 from porch.analytics.clusters import greedy
 from porch.analytics.export import cell
+from tests.chat.inbox.seed import Msg, seed_conversation
 from tests.conftest import BOTH, OwnerClient, make_widget, signup
-from tests.inbox.seed import Msg, seed_conversation
 
 BACKENDS = pytest.mark.parametrize("backend", BOTH, indirect=True)
 DAY = datetime(2026, 5, 4, tzinfo=UTC)

@@ -11,8 +11,8 @@ import httpx
 from fastapi import FastAPI
 
 from tests.accounts.kit import member
+from tests.chat.inbox.seed import Msg, seed_conversation
 from tests.conftest import OwnerClient, make_widget
-from tests.inbox.seed import Msg, seed_conversation
 
 T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 ADMIN_ONLY = re.compile(r"^/app/(widgets/[^/]+(/knowledge|/analytics)?|api-keys|audit|webhooks)$")

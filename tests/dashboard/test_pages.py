@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.chat.inbox.seed import Msg, seed_conversation
 from tests.conftest import BOTH, OwnerClient, make_widget, signup
-from tests.inbox.seed import Msg, seed_conversation
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
 

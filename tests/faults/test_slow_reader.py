@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from porch.chat.events import Done, Token
-from porch.chat.pipeline import ReplyQueue, batches
+from porch.chat.answer.events import Done, Token
+from porch.chat.answer.stream import ReplyQueue, batches
 from tests.fakes import OpenAIFake
 from tests.faults.conftest import until
 from tests.faults.servers import rss_kb, serve, stop

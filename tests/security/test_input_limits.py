@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from porch.knowledge import documents
+from porch.knowledge.ingest import documents
 from tests.conftest import OwnerClient, make_widget
 from tests.knowledge.files import docx
 from tests.knowledge.site import minimal_pdf

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from porch.chat.prompt import system_prompt
+from porch.chat.answer.prompt import system_prompt
 from porch.providers.base import Passage
 from porch.settings import Settings
 from tests.conftest import OwnerClient, make_widget, signup, start_conversation

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from porch.knowledge.fetch import client as fetch_client
-from porch.knowledge.fetch.client import Fetcher, FetchError
-from porch.knowledge.fetch.ssrf import BlockedURL, check_url
+from porch.knowledge.ingest import fetch as fetch_client
+from porch.knowledge.ingest.fetch import Fetcher, FetchError
+from porch.security.ssrf import BlockedURL, check_url
 from porch.settings import Settings
 
 

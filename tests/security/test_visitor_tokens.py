@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text, update
 
-from porch.chat.repository import conversations
+from porch.conversations.repository import conversations
 from porch.models.base import utcnow
 from tests.conftest import BOTH, OwnerClient, make_widget, start_conversation
 

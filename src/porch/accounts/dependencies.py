@@ -20,6 +20,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch import audit
 from porch.accounts import service, tokens
@@ -46,8 +47,18 @@ async def current_owner(
     cookie: Annotated[str | None, Depends(_cookie)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Owner:
+    return await owner_for(request, session, cookie, bearer)
+
+
+async def owner_for(
+    request: Request,
+    session: AsyncSession,
+    cookie: str | None,
+    bearer: HTTPAuthorizationCredentials | None,
+) -> Owner:
+    """The signed-in caller (API key, or session cookie with CSRF on writes), bound to the
+    audit log: whatever this request changes is recorded under them."""
     owner = await _authenticate(request, session, cookie, bearer)
-    # Whatever this request changes is recorded in the audit log under this caller.
     audit.bind(
         audit.Actor(owner.user_id, owner.email, owner.via, owner.api_key_id, client_ip(request))
     )
@@ -56,7 +67,7 @@ async def current_owner(
 
 async def _authenticate(
     request: Request,
-    session: SessionDep,
+    session: AsyncSession,
     cookie: str | None,
     bearer: HTTPAuthorizationCredentials | None,
 ) -> Owner:

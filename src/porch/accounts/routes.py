@@ -6,8 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
-from porch import audit
-from porch.accounts import service, team, throttle
+from porch.accounts import service, throttle
+from porch.accounts import signup as accounts_signup
+from porch.accounts.cookies import clear_cookie, session_out, set_cookie
 from porch.accounts.dependencies import (
     SESSION_COOKIE,
     AdminScope,
@@ -22,41 +23,13 @@ from porch.accounts.schemas import (
     Credentials,
     SessionOut,
     SignupIn,
-    UserOut,
-    WorkspaceOut,
 )
-from porch.deps import SessionDep, SettingsDep, StateDep
+from porch.deps import SessionDep, SettingsDep
 from porch.errors import Unauthorized
+from porch.limits.dependencies import LimitsDep
 from porch.models import ApiKey
-from porch.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-
-def session_out(owner: service.Owner) -> SessionOut:
-    return SessionOut(
-        user=UserOut(id=owner.user_id, email=owner.email),
-        workspace=WorkspaceOut(id=owner.workspace_id, name=owner.workspace_name, role=owner.level),
-        csrf_token=owner.csrf_token,
-    )
-
-
-def set_cookie(response: Response, token: str, settings: Settings) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
-    )
-
-
-def clear_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies
-    )
 
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
@@ -69,20 +42,9 @@ async def signup(
 ) -> SessionOut:
     """A new owner with a workspace of their own; with `invitation_token`, a new member of the
     inviting workspace instead (open even when sign-up is closed)."""
-    workspace_id: uuid.UUID | None = None
-    if body.invitation_token:
-        invitation = await team.claim(session, body.invitation_token)
-        user = await service.create_user(session, email=body.email, password=body.password)
-        audit.bind(audit.Actor(user.id, user.email, "session", ip=client_ip(request)))
-        workspace_id = (await team.join(session, invitation, user)).id
-    else:
-        user, _ = await service.signup(
-            session,
-            email=body.email,
-            password=body.password,
-            workspace_name=body.workspace_name,
-            allow_signup=settings.allow_signup,
-        )
+    user, workspace_id = await accounts_signup.new_account(
+        session, body, allow_signup=settings.allow_signup, ip=client_ip(request)
+    )
     started = await service.start_session(
         session,
         user,
@@ -103,17 +65,18 @@ async def login(
     body: Credentials,
     request: Request,
     session: SessionDep,
-    state: StateDep,
+    settings: SettingsDep,
+    limits: LimitsDep,
     response: Response,
 ) -> SessionOut:
     """Starts a new session (a new cookie and CSRF token); the one the browser held ends."""
-    settings = state.settings
+    settings = settings
     ip = client_ip(request)
-    await throttle.guard(state.limits, settings, body.email, ip)
+    await throttle.guard(limits, settings, body.email, ip)
     try:
         user = await service.authenticate(session, email=body.email, password=body.password)
     except Unauthorized:
-        await throttle.failed(state.limits, settings, body.email, ip)
+        await throttle.failed(limits, settings, body.email, ip)
         raise
     started = await service.start_session(
         session, user, hours=settings.session_hours, replaces=request.cookies.get(SESSION_COOKIE)

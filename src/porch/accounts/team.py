@@ -7,15 +7,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch import audit
+from porch.accounts import repository as repo
 from porch.accounts import tokens
 from porch.accounts.roles import Role
 from porch.accounts.service import Owner
 from porch.errors import BadRequest, Conflict, NotFound
-from porch.models import Invitation, Membership, OwnerSession, User, Workspace
+from porch.models import Invitation, Membership, User, Workspace
 from porch.models.base import utcnow
 
 MAX_PENDING_INVITATIONS = 100
@@ -32,42 +32,19 @@ class Member:
 
 
 async def list_members(session: AsyncSession, workspace_id: uuid.UUID) -> list[Member]:
-    result = await session.execute(
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.workspace_id == workspace_id)
-        .order_by(Membership.created_at)
-    )
     return [
         Member(user.id, user.email, user.display_name, m.role, m.created_at)
-        for m, user in result.all()
+        for m, user in await repo.members(session, workspace_id)
     ]
 
 
 async def _membership(
     session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID
 ) -> Membership:
-    membership = (
-        await session.execute(
-            select(Membership).where(
-                Membership.workspace_id == workspace_id, Membership.user_id == user_id
-            )
-        )
-    ).scalar_one_or_none()
+    membership = await repo.membership(session, workspace_id, user_id)
     if membership is None:
         raise NotFound("No such member.", code="member_not_found")
     return membership
-
-
-async def _owner_count(session: AsyncSession, workspace_id: uuid.UUID) -> int:
-    # Counted under a row lock on PostgreSQL so two owners demoting each other at once
-    # cannot leave the workspace with none.
-    rows = await session.execute(
-        select(Membership.id)
-        .where(Membership.workspace_id == workspace_id, Membership.role == Role.owner.value)
-        .with_for_update()
-    )
-    return len(rows.all())
 
 
 async def change_role(
@@ -76,7 +53,7 @@ async def change_role(
     membership = await _membership(session, workspace_id, user_id)
     before = membership.role
     demoting = before == Role.owner.value and role != Role.owner
-    if demoting and await _owner_count(session, workspace_id) <= 1:
+    if demoting and await repo.owner_count(session, workspace_id) <= 1:
         raise Conflict(
             "A workspace needs at least one owner: make someone else owner first.",
             code="last_owner",
@@ -94,7 +71,7 @@ async def change_role(
 
 async def remove_member(session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
     membership = await _membership(session, workspace_id, user_id)
-    if membership.role == Role.owner.value and await _owner_count(session, workspace_id) <= 1:
+    if membership.role == Role.owner.value and await repo.owner_count(session, workspace_id) <= 1:
         raise Conflict(
             "The last owner cannot be removed; delete the workspace instead.", code="last_owner"
         )
@@ -109,19 +86,8 @@ async def move_sessions(
 ) -> None:
     """Sessions active in a workspace their user left (or that is going) move to the user's
     oldest other workspace; a user with none left is signed out."""
-    query = select(OwnerSession).where(OwnerSession.workspace_id == workspace_id)
-    if user_id is not None:
-        query = query.where(OwnerSession.user_id == user_id)
-    for owner_session in (await session.execute(query)).scalars():
-        other = await session.scalar(
-            select(Membership.workspace_id)
-            .where(
-                Membership.user_id == owner_session.user_id,
-                Membership.workspace_id != workspace_id,
-            )
-            .order_by(Membership.created_at)
-            .limit(1)
-        )
+    for owner_session in await repo.sessions_in(session, workspace_id, user_id):
+        other = await repo.oldest_other_workspace(session, owner_session.user_id, workspace_id)
         if other is None:
             await session.delete(owner_session)
         else:
@@ -139,12 +105,10 @@ async def invite(
 ) -> tuple[Invitation, str]:
     """A one-time link's token: returned once, kept only as its hash."""
     now = utcnow()
-    pending = await session.scalar(
-        select(func.count())
-        .select_from(Invitation)
-        .where(Invitation.workspace_id == owner.workspace_id, Invitation.expires_at > now)
-    )
-    if (pending or 0) >= MAX_PENDING_INVITATIONS:
+    if (
+        await repo.open_invitation_count(session, owner.workspace_id, now)
+        >= MAX_PENDING_INVITATIONS
+    ):
         raise Conflict(
             f"A workspace holds at most {MAX_PENDING_INVITATIONS} open invitations.",
             code="too_many_invitations",
@@ -167,23 +131,13 @@ async def invite(
 
 
 async def list_invitations(session: AsyncSession, workspace_id: uuid.UUID) -> list[Invitation]:
-    result = await session.execute(
-        select(Invitation)
-        .where(Invitation.workspace_id == workspace_id, Invitation.expires_at > utcnow())
-        .order_by(Invitation.created_at)
-    )
-    return list(result.scalars())
+    return await repo.open_invitations(session, workspace_id, utcnow())
 
 
 async def revoke_invitation(
     session: AsyncSession, workspace_id: uuid.UUID, invitation_id: uuid.UUID
 ) -> None:
-    result = await session.execute(
-        delete(Invitation).where(
-            Invitation.id == invitation_id, Invitation.workspace_id == workspace_id
-        )
-    )
-    if not getattr(result, "rowcount", 0):
+    if not await repo.delete_invitation(session, invitation_id, workspace_id):
         raise NotFound("No such invitation.", code="invitation_not_found")
     await audit.record(session, workspace_id, "invitation.revoked", invitation_id)
 
@@ -193,15 +147,10 @@ _INVALID = "This invitation link is invalid, used or expired. Ask for a new one.
 
 async def claim(session: AsyncSession, token: str) -> Invitation:
     """Use up an invitation: exactly one caller gets it, even when two accept at once."""
-    invitation = (
-        await session.execute(
-            select(Invitation).where(Invitation.token_hash == tokens.token_hash(token))
-        )
-    ).scalar_one_or_none()
+    invitation = await repo.invitation_by_token_hash(session, tokens.token_hash(token))
     if invitation is None or invitation.expires_at <= utcnow():
         raise BadRequest(_INVALID, code="invalid_invitation")
-    result = await session.execute(delete(Invitation).where(Invitation.id == invitation.id))
-    if not getattr(result, "rowcount", 0):
+    if not await repo.delete_invitation(session, invitation.id):
         raise BadRequest(_INVALID, code="invalid_invitation")
     return invitation
 
@@ -215,19 +164,9 @@ async def join(session: AsyncSession, invitation: Invitation, user: User) -> Wor
     workspace = await session.get(Workspace, invitation.workspace_id)
     if workspace is None:
         raise BadRequest(_INVALID, code="invalid_invitation")
-    existing = (
-        await session.execute(
-            select(Membership).where(
-                Membership.workspace_id == workspace.id, Membership.user_id == user.id
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is not None:
+    if await repo.membership(session, workspace.id, user.id) is not None:
         raise Conflict("You are already a member of this workspace.", code="already_member")
-    members = await session.scalar(
-        select(func.count()).select_from(Membership).where(Membership.workspace_id == workspace.id)
-    )
-    if (members or 0) >= MAX_MEMBERS:
+    if await repo.member_count(session, workspace.id) >= MAX_MEMBERS:
         raise Conflict(f"A workspace holds at most {MAX_MEMBERS} members.", code="too_many_members")
     session.add(Membership(user_id=user.id, workspace_id=workspace.id, role=invitation.role))
     await session.flush()

@@ -7,9 +7,9 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from porch.accounts import team, workspaces
+from porch.accounts.cookies import clear_cookie, session_out
 from porch.accounts.dependencies import AgentScope, CurrentOwner, OwnerScope
 from porch.accounts.roles import parse
-from porch.accounts.routes import clear_cookie, session_out
 from porch.accounts.schemas import (
     AcceptIn,
     InvitationCreated,
@@ -26,9 +26,9 @@ from porch.accounts.schemas import (
 )
 from porch.accounts.service import Owner, create_workspace
 from porch.db import after_commit
-from porch.deps import SessionDep, SettingsDep, StateDep
+from porch.deps import SessionDep, SettingsDep
 from porch.errors import BadRequest, NotFound
-from porch.models import User
+from porch.widgets.dependencies import WidgetCacheDep
 
 router = APIRouter(prefix="/api/v1", tags=["workspaces"])
 
@@ -78,21 +78,7 @@ async def switch_workspace(
 ) -> SessionOut:
     """Make another of your workspaces this session's active one."""
     _session_only(owner, "switching workspaces")
-    role = await workspaces.membership_role(session, owner.user_id, workspace_id)
-    await workspaces.switch(session, owner, workspace_id)
-    name = next(w.name for w in await workspaces.list_mine(session, owner) if w.id == workspace_id)
-    return session_out(
-        Owner(
-            owner.user_id,
-            owner.email,
-            workspace_id,
-            name,
-            role,
-            owner.via,
-            owner.session_id,
-            owner.csrf_token,
-        )
-    )
+    return session_out(await workspaces.switch_to(session, owner, workspace_id))
 
 
 @router.patch("/workspaces/{workspace_id}", response_model=MyWorkspaceOut)
@@ -109,7 +95,8 @@ async def delete_workspace(
     workspace_id: uuid.UUID,
     owner: OwnerScope,
     session: SessionDep,
-    state: StateDep,
+    settings: SettingsDep,
+    cache: WidgetCacheDep,
     response: Response,
 ) -> None:
     """The workspace and everything in it, for every member. Cannot be undone."""
@@ -118,11 +105,11 @@ async def delete_workspace(
 
     async def forget() -> None:
         for widget_id in widget_ids:
-            await state.widgets.changed(widget_id)
+            await cache.changed(widget_id)
 
     after_commit(session, forget)
     if owner.via == "session" and len(await workspaces.list_mine(session, owner)) == 0:
-        clear_cookie(response, state.settings)
+        clear_cookie(response, settings)
 
 
 def _member_out(m: team.Member) -> MemberOut:
@@ -191,20 +178,4 @@ async def revoke_invitation(
 async def accept_invitation(body: AcceptIn, owner: CurrentOwner, session: SessionDep) -> SessionOut:
     """Join the inviting workspace as the signed-in user; the session switches to it."""
     _session_only(owner, "accepting an invitation")
-    invitation = await team.claim(session, body.token)
-    user = await session.get(User, owner.user_id)
-    assert user is not None
-    workspace = await team.join(session, invitation, user)
-    await workspaces.switch(session, owner, workspace.id)
-    return session_out(
-        Owner(
-            owner.user_id,
-            owner.email,
-            workspace.id,
-            workspace.name,
-            invitation.role,
-            owner.via,
-            owner.session_id,
-            owner.csrf_token,
-        )
-    )
+    return session_out(await workspaces.accept(session, owner, body.token))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,7 @@ from porch import audit
 from porch.accounts import team
 from porch.accounts.service import Owner
 from porch.errors import Conflict, NotFound
-from porch.models import Membership, OwnerSession, Widget, Workspace
+from porch.models import Membership, OwnerSession, User, Widget, Workspace
 
 MAX_WORKSPACES_PER_USER = 50
 
@@ -99,3 +99,23 @@ async def delete_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> li
     if not getattr(result, "rowcount", 0):
         raise NotFound("No such workspace.", code="workspace_not_found")
     return widget_ids
+
+
+async def switch_to(session: AsyncSession, owner: Owner, workspace_id: uuid.UUID) -> Owner:
+    """Point this session at another of the user's workspaces; the caller as they are now."""
+    role = await membership_role(session, owner.user_id, workspace_id)
+    await switch(session, owner, workspace_id)
+    name = next(w.name for w in await list_mine(session, owner) if w.id == workspace_id)
+    return replace(owner, workspace_id=workspace_id, workspace_name=name, role=role)
+
+
+async def accept(session: AsyncSession, owner: Owner, token: str) -> Owner:
+    """Join the inviting workspace as the signed-in user, and switch the session to it."""
+    invitation = await team.claim(session, token)
+    user = await session.get(User, owner.user_id)
+    assert user is not None
+    workspace = await team.join(session, invitation, user)
+    await switch(session, owner, workspace.id)
+    return replace(
+        owner, workspace_id=workspace.id, workspace_name=workspace.name, role=invitation.role
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from porch.analytics.schemas import UnansweredGroup, UnansweredQuestion
-from porch.knowledge.embeddings import Embedder
+from porch.embeddings.base import Embedder
 
 THRESHOLD = 0.72
 MAX_QUESTIONS = 300

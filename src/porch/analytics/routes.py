@@ -12,7 +12,8 @@ from fastapi.responses import StreamingResponse
 from porch.accounts.dependencies import AdminScope
 from porch.analytics import export, service
 from porch.analytics.schemas import AnalyticsOut
-from porch.deps import SessionDep, StateDep
+from porch.deps import SessionDep, SessionmakerDep
+from porch.knowledge.search.dependencies import RetrieverDep
 from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
@@ -25,14 +26,14 @@ async def widget_analytics(
     widget_id: uuid.UUID,
     owner: AdminScope,
     session: SessionDep,
-    state: StateDep,
+    retriever: RetrieverDep,
     date_from: FirstDay = None,
     date_to: LastDay = None,
 ) -> AnalyticsOut:
     """Per day and in total over the range (default: the last 30 days), unanswered questions
     grouped by meaning, and how handed-off conversations went."""
     return await service.widget_analytics(
-        session, owner.workspace_id, widget_id, date_from, date_to, state.retriever.embedder
+        session, owner.workspace_id, widget_id, date_from, date_to, retriever.embedder
     )
 
 
@@ -45,7 +46,7 @@ async def conversations_csv(
     widget_id: uuid.UUID,
     owner: AdminScope,
     session: SessionDep,
-    state: StateDep,
+    sessionmaker: SessionmakerDep,
     date_from: FirstDay = None,
     date_to: LastDay = None,
 ) -> StreamingResponse:
@@ -54,7 +55,7 @@ async def conversations_csv(
     span = service.day_range(date_from, date_to)
     name = f"conversations-{widget_id}-{span.first}-{span.last}.csv"
     return StreamingResponse(
-        export.rows(state.sessionmaker, owner.workspace_id, widget_id, span.start, span.end),
+        export.rows(sessionmaker, owner.workspace_id, widget_id, span.start, span.end),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

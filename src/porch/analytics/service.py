@@ -19,8 +19,8 @@ from sqlalchemy.orm import aliased
 from porch.analytics.clusters import group_questions
 from porch.analytics.handoffs import handoff_stats
 from porch.analytics.schemas import AnalyticsOut, Counts, DayStats, UnansweredQuestion
+from porch.embeddings.base import Embedder
 from porch.errors import BadRequest
-from porch.knowledge.embeddings import Embedder
 from porch.models import Conversation, Message
 from porch.models.base import utcnow
 from porch.widgets import service as widgets

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,6 @@ from porch.accounts.dependencies import AdminScope
 from porch.audit import service
 from porch.audit.schemas import AuditActor, AuditEventOut, AuditPage
 from porch.deps import SessionDep
-from porch.errors import BadRequest
 from porch.models import AuditEvent
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -32,15 +30,6 @@ def event_out(e: AuditEvent) -> AuditEventOut:
     )
 
 
-def parse_cursor(cursor: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(cursor) if cursor else None
-    except ValueError:
-        raise BadRequest(
-            "The cursor is not one this API gave out.", code="invalid_cursor"
-        ) from None
-
-
 @router.get("/audit-log", response_model=AuditPage)
 async def audit_log(
     owner: AdminScope,
@@ -50,7 +39,7 @@ async def audit_log(
 ) -> AuditPage:
     """Who changed what in this workspace, and when."""
     events, more = await service.page(
-        session, owner.workspace_id, before=parse_cursor(cursor), limit=limit
+        session, owner.workspace_id, before=service.parse_cursor(cursor), limit=limit
     )
     return AuditPage(
         events=[event_out(e) for e in events],

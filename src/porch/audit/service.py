@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porch.errors import BadRequest
 from porch.models import AuditEvent
 
 PAGE_DEFAULT = 50
@@ -91,3 +92,12 @@ async def page(
     result = await session.execute(query.order_by(AuditEvent.id.desc()).limit(limit + 1))
     events = list(result.scalars())
     return events[:limit], len(events) > limit
+
+
+def parse_cursor(cursor: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(cursor) if cursor else None
+    except ValueError:
+        raise BadRequest(
+            "The cursor is not one this API gave out.", code="invalid_cursor"
+        ) from None

@@ -1,1 +1,1 @@
-"""Conversations, messages, the answer pipeline, SSE."""
+"""Chat: the visitor API (visitor/), the answer pipeline (answer/), the inbox (inbox/), handoff."""

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from porch.chat import repository as repo
+from porch.conversations import repository as repo
 from porch.errors import Conflict
 from porch.ids import uuid7
 from porch.models import Widget

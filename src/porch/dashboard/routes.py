@@ -6,10 +6,12 @@ from __future__ import annotations
 import html
 import uuid
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from porch.accounts import service as accounts
@@ -17,13 +19,15 @@ from porch.accounts import team
 from porch.accounts.roles import Role
 from porch.analytics import service as analytics
 from porch.analytics.schemas import AnalyticsOut
-from porch.audit import routes as audit_routes
 from porch.audit import service as audit_log
-from porch.chat import inbox
+from porch.chat.inbox import service as inbox
+from porch.chat.inbox.schemas import InboxPage
 from porch.dashboard import charts, render
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
-from porch.deps import SessionDep, SettingsDep, StateDep
+from porch.deps import SessionDep, SettingsDep
+from porch.embeddings.base import Embedder
 from porch.errors import BadRequest, NotFound
+from porch.knowledge.search.dependencies import RetrieverDep
 from porch.settings import Settings
 from porch.usage import service as usage_service
 from porch.webhooks import service as webhooks
@@ -97,10 +101,7 @@ async def settings_page(
 ) -> Response:
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
     usage = await usage_service.read_usage_for_page(session, settings, widget.id, widget.limits)
-    base = settings.public_url.rstrip("/")
-    snippet = (
-        f'<script src="{html.escape(base)}/widget.js" data-widget-id="{widget.id}" async></script>'
-    )
+    snippet = _snippet(settings.public_url, widget.id)
     return render.render(
         request,
         "settings.html",
@@ -128,19 +129,28 @@ async def inbox_page(
     widget_id: str, request: Request, owner: PageAgent, session: SessionDep
 ) -> Response:
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
+    filters, cursor = _inbox_filters(request), request.query_params.get("cursor") or None
+    page = await inbox.list_conversations(
+        session, owner.workspace_id, widget.id, filters, cursor=cursor
+    )
+    view = _inbox_view(filters, page, cursor)
+    return render.render(request, "inbox.html", owner=owner, widget=widget, page=page, **view)
+
+
+def _inbox_filters(request: Request) -> inbox.InboxFilter:
     query = request.query_params
     status, rating = query.get("status") or None, query.get("rating") or None
-    filters = inbox.InboxFilter(
+    return inbox.InboxFilter(
         status=status if status in STATUSES else None,
         rating=rating if rating in RATINGS else None,
         date_from=_day(query.get("from")),
         date_to=_day(query.get("to")),
         q=(query.get("q") or "").strip()[:200] or None,
     )
-    cursor = query.get("cursor") or None
-    page = await inbox.list_conversations(
-        session, owner.workspace_id, widget.id, filters, cursor=cursor
-    )
+
+
+def _inbox_view(filters: inbox.InboxFilter, page: InboxPage, cursor: str | None) -> dict[str, Any]:
+    """The filters as the form shows them, and the links to older and newest pages."""
     kept = {
         "status": filters.status or "",
         "rating": filters.rating or "",
@@ -150,22 +160,17 @@ async def inbox_page(
     }
     active = {k: v for k, v in kept.items() if v}
     older = urlencode({**active, "cursor": page.next_cursor}) if page.next_cursor else None
-    return render.render(
-        request,
-        "inbox.html",
-        owner=owner,
-        widget=widget,
-        page=page,
-        filters=kept,
-        filtered=bool(active),
-        paged=bool(cursor),
-        older_query=older,
-        newest_query=urlencode(active),
-        statuses=STATUSES,
-        ratings=RATINGS,
-        tab="conversations",
-        nav="widgets",
-    )
+    return {
+        "filters": kept,
+        "filtered": bool(active),
+        "paged": bool(cursor),
+        "older_query": older,
+        "newest_query": urlencode(active),
+        "statuses": STATUSES,
+        "ratings": RATINGS,
+        "tab": "conversations",
+        "nav": "widgets",
+    }
 
 
 @router.get("/conversations/{conversation_id}")
@@ -190,37 +195,40 @@ async def conversation_page(
 
 @router.get("/widgets/{widget_id}/analytics")
 async def analytics_page(
-    widget_id: str, request: Request, owner: PageAdmin, session: SessionDep, state: StateDep
+    widget_id: str, request: Request, owner: PageAdmin, session: SessionDep, retriever: RetrieverDep
 ) -> Response:
     wid = _id(widget_id)
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, wid))
     query = request.query_params
-    embedder = state.retriever.embedder
-    try:
-        data = await analytics.widget_analytics(
-            session,
-            owner.workspace_id,
-            wid,
-            _day(query.get("from")),
-            _day(query.get("to")),
-            embedder,
-        )
-        problem = None
-    except BadRequest as exc:
-        data = await analytics.widget_analytics(session, owner.workspace_id, wid, embedder=embedder)
-        problem = exc.message
-    plots = _plots(data)
+    span = (_day(query.get("from")), _day(query.get("to")))
+    data, problem = await _analytics(session, owner.workspace_id, wid, span, retriever.embedder)
+    view: dict[str, Any] = {"data": data, "plots": _plots(data), "problem": problem}
     return render.render(
         request,
         "analytics.html",
         owner=owner,
         widget=widget,
-        data=data,
-        plots=plots,
-        problem=problem,
         tab="analytics",
         nav="widgets",
+        **view,
     )
+
+
+async def _analytics(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    widget_id: uuid.UUID,
+    span: tuple[date | None, date | None],
+    embedder: Embedder,
+) -> tuple[AnalyticsOut, str | None]:
+    """The widget's analytics over the chosen days; a bad range shows the default one and
+    says why."""
+    try:
+        data = await analytics.widget_analytics(session, workspace_id, widget_id, *span, embedder)
+        return data, None
+    except BadRequest as exc:
+        data = await analytics.widget_analytics(session, workspace_id, widget_id, embedder=embedder)
+        return data, exc.message
 
 
 @router.get("/api-keys")
@@ -291,7 +299,7 @@ async def team_page(request: Request, owner: PageAgent, session: SessionDep) -> 
 async def audit_page(request: Request, owner: PageAdmin, session: SessionDep) -> Response:
     cursor = request.query_params.get("cursor")
     events, more = await audit_log.page(
-        session, owner.workspace_id, before=audit_routes.parse_cursor(cursor), limit=50
+        session, owner.workspace_id, before=audit_log.parse_cursor(cursor), limit=50
     )
     return render.render(
         request,
@@ -351,3 +359,8 @@ def _plots(data: AnalyticsOut) -> dict[str, Markup]:
             label="Feedback per day",
         ),
     }
+
+
+def _snippet(public_url: str, widget_id: uuid.UUID) -> str:
+    base = html.escape(public_url.rstrip("/"))
+    return f'<script src="{base}/widget.js" data-widget-id="{widget_id}" async></script>'

@@ -1,34 +1,25 @@
 """The job queue: taskiq's in-process broker embedded, a Redis list with `porch worker` at scale.
 
-The same two tasks run either way. Each is idempotent (a sync runs only for the source
-generation it was queued for, and claims the source first), retries transient failures
-with exponential backoff, and leaves the source `failed` with a message when it gives up.
+It knows no domain: each registers its own tasks (knowledge/ingest/tasks.py,
+webhooks/delivery.py; porch/tasks.py lists them) and, where it has one, a loop that runs
+beside the jobs (the re-sync schedule). The same tasks run either way; `with_retries` is
+the backoff with jitter they share.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
 
-from porch.jobs.schedule import Scheduler
-from porch.knowledge.backfill import embed_missing
-from porch.knowledge.leases import Runtime
-from porch.knowledge.store import table_of
-from porch.knowledge.syncs import run_sync
-from porch.models import Source
-from porch.models.base import utcnow
-from porch.webhooks import delivery as webhook_delivery
+from porch.settings import Settings
 
 log = structlog.get_logger("porch.jobs")
-SYNC_TASK = "porch.sync_source"
-EMBED_TASK = "porch.embed_widget"
 QUEUE_NAME = "porch:jobs"
 ATTEMPTS = 4
 BASE_DELAY = 2.0
@@ -59,68 +50,35 @@ async def with_retries(name: str, run: Callable[[], Awaitable[Any]], **context: 
     return False
 
 
-async def _give_up(rt: Runtime, source_id: uuid.UUID, generation: int) -> None:
-    from sqlalchemy import update
+class Alongside(Protocol):
+    """A loop a domain runs beside its jobs (the re-sync schedule): started and stopped with
+    them, in every process that runs jobs."""
 
-    table = table_of(Source)
-    async with rt.sessionmaker() as session, session.begin():
-        await session.execute(
-            update(table)
-            .where(table.c.id == source_id, table.c.generation == generation)
-            .values(
-                status="failed",
-                lease_until=None,
-                error="The sync kept failing; it will be retried at the next re-sync.",
-                updated_at=utcnow(),
-            )
-        )
+    def start(self, *, sole_process: bool) -> None: ...
 
+    async def ready(self) -> None:
+        """Return once the loop's start-up work is queued."""
 
-def register_tasks(broker: AsyncBroker, rt: Runtime, concurrency: int) -> None:
-    """The task functions, bound to this process's runtime (no module-level state)."""
-    slots = asyncio.Semaphore(concurrency)
-
-    async def sync_source(source_id: str, generation: int, take_over: bool = False) -> None:
-        sid = uuid.UUID(source_id)
-        async with slots:
-            first = True
-
-            async def attempt() -> None:
-                nonlocal first
-                # Only the first attempt may take over; retries claim what they released.
-                await run_sync(rt, sid, generation, take_over=take_over and first)
-                first = False
-
-            if not await with_retries(SYNC_TASK, attempt, source_id=source_id):
-                await _give_up(rt, sid, generation)
-
-    async def embed_widget(widget_id: str) -> None:
-        wid = uuid.UUID(widget_id)
-        async with slots:
-            await with_retries(EMBED_TASK, lambda: embed_missing(rt, wid), widget_id=widget_id)
-
-    broker.register_task(sync_source, task_name=SYNC_TASK)
-    broker.register_task(embed_widget, task_name=EMBED_TASK)
-    # Webhook deliveries share the queue, and `porch worker`, with ingestion.
-    webhook_delivery.register(broker, rt.settings, rt.sessionmaker)
+    async def aclose(self) -> None: ...
 
 
 class Jobs:
     """Enqueue side of the queue, plus (embedded) the in-process execution."""
 
-    def __init__(self, broker: AsyncBroker, rt: Runtime, *, in_process: bool) -> None:
+    def __init__(self, broker: AsyncBroker, *, in_process: bool) -> None:
         self.broker = broker
-        self.runtime = rt
         self.in_process = in_process
-        self.scheduler: Scheduler | None = None
+        self.alongside: list[Alongside] = []
 
-    async def sync(self, source_id: uuid.UUID, generation: int, *, take_over: bool = False) -> None:
-        kicker: AsyncKicker[Any, Any] = AsyncKicker(SYNC_TASK, self.broker, {})
-        await kicker.kiq(str(source_id), generation, take_over)
+    def register(self, name: str, task: Callable[..., Awaitable[None]]) -> None:
+        self.broker.register_task(task, task_name=name)
 
-    async def embed(self, widget_id: uuid.UUID) -> None:
-        kicker: AsyncKicker[Any, Any] = AsyncKicker(EMBED_TASK, self.broker, {})
-        await kicker.kiq(str(widget_id))
+    def run_alongside(self, loop: Alongside) -> None:
+        self.alongside.append(loop)
+
+    async def enqueue(self, name: str, *args: Any) -> None:
+        kicker: AsyncKicker[Any, Any] = AsyncKicker(name, self.broker, {})
+        await kicker.kiq(*args)
 
     async def depth(self) -> int:
         """Jobs waiting: the Redis list's length at scale, jobs in flight embedded."""
@@ -134,30 +92,23 @@ class Jobs:
 
     async def drain(self) -> None:
         """Wait until in-process jobs (and jobs they started) are done: for tests and shutdown."""
-        if self.scheduler is not None:
-            await self.scheduler.recovered.wait()
+        for loop in self.alongside:
+            await loop.ready()
         if isinstance(self.broker, InMemoryBroker):
             while self.broker._running_tasks:
                 await self.broker.wait_all()
 
-    async def start(self, *, schedule: bool = True) -> None:
-        """Connect the broker; with `schedule`, also run re-syncs and recovery in this process."""
+    async def start(self) -> None:
+        """Connect the broker, then start the loops that run beside the jobs."""
         await self.broker.startup()
-        if schedule:
-            self.scheduler = Scheduler(
-                self.runtime.sessionmaker,
-                self,
-                interval=self.runtime.settings.job_check_seconds,
-                lease=self.runtime.settings.job_lease_seconds,
-                embedder_name=self.runtime.embedder.name,
-            )
-            # Embedded, this process is the only one running jobs: whatever is still marked
+        for loop in self.alongside:
+            # Embedded, this process is the only one running jobs: what is still marked
             # running was left by a process that died, and is taken over at once.
-            self.scheduler.start(sole_process=self.in_process)
+            loop.start(sole_process=self.in_process)
 
     async def aclose(self) -> None:
-        if self.scheduler is not None:
-            await self.scheduler.aclose()
+        for loop in self.alongside:
+            await loop.aclose()
         if isinstance(self.broker, InMemoryBroker):
             for task in list(self.broker._running_tasks):
                 task.cancel()
@@ -165,9 +116,9 @@ class Jobs:
         await self.broker.shutdown()
 
 
-def build_jobs(rt: Runtime) -> Jobs:
-    """In-process jobs unless the settings put them on Redis (see PORCH_JOBS_QUEUE)."""
-    settings = rt.settings
+def build_jobs(settings: Settings) -> Jobs:
+    """In-process jobs unless the settings put them on Redis (see PORCH_JOBS_QUEUE); the
+    domains register their tasks on it next (porch/tasks.py)."""
     broker: AsyncBroker
     if settings.jobs_on_redis:
         from taskiq_redis import ListQueueBroker
@@ -180,5 +131,4 @@ def build_jobs(rt: Runtime) -> Jobs:
         )
     else:
         broker = InMemoryBroker(max_async_tasks=64, propagate_exceptions=False)
-    register_tasks(broker, rt, settings.jobs_concurrency)
-    return Jobs(broker, rt, in_process=not settings.jobs_on_redis)
+    return Jobs(broker, in_process=not settings.jobs_on_redis)

@@ -9,11 +9,7 @@ import signal
 import structlog
 from taskiq.api import run_receiver_task
 
-from porch.db import create_engine, create_sessionmaker
-from porch.jobs.queue import build_jobs
-from porch.knowledge.embeddings import build_embedder
-from porch.knowledge.keyword import keyword_index
-from porch.knowledge.leases import Runtime
+from porch.jobs.queue import Jobs
 from porch.settings import Settings
 
 log = structlog.get_logger("porch.worker")
@@ -23,18 +19,16 @@ class WorkerConfigError(Exception):
     pass
 
 
-async def run_worker(settings: Settings) -> None:
-    """Run jobs until SIGTERM or SIGINT; a job cut short is handed back for another worker."""
+def check(settings: Settings) -> None:
     if not settings.jobs_on_redis:
         raise WorkerConfigError(
             "porch worker needs PORCH_REDIS_URL: without it, `porch serve` runs jobs itself."
         )
-    engine = create_engine(settings)
-    embedder = build_embedder(settings)
-    runtime = Runtime(
-        settings, create_sessionmaker(engine), keyword_index(engine.dialect.name), embedder
-    )
-    jobs = build_jobs(runtime)
+
+
+async def consume(jobs: Jobs, settings: Settings, **context: str) -> None:
+    """Run the registered tasks until SIGTERM or SIGINT; a job cut short is handed back for
+    another worker."""
     jobs.broker.is_worker_process = True
     await jobs.start()
     stop = asyncio.Event()
@@ -46,7 +40,7 @@ async def run_worker(settings: Settings) -> None:
         run_receiver_task(jobs.broker, max_async_tasks=settings.jobs_concurrency * 4),
         name="porch-receiver",
     )
-    log.info("worker_started", database=engine.dialect.name, concurrency=settings.jobs_concurrency)
+    log.info("worker_started", concurrency=settings.jobs_concurrency, **context)
     try:
         await stop.wait()
     finally:
@@ -55,5 +49,3 @@ async def run_worker(settings: Settings) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver
         await jobs.aclose()
-        await embedder.aclose()
-        await engine.dispose()

@@ -1,1 +1,1 @@
-"""Sources, chunking, indexing and search."""
+"""Knowledge: owners' sources (sources/), passages made of them (ingest/), search (search/)."""

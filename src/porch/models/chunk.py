@@ -31,6 +31,6 @@ class Chunk(IdMixin, Base):
     page_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
     # Written by a sync that has not finished yet: invisible to search until it publishes.
     staged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # The vector (see knowledge/vectors.py) and the model that made it; a model change re-embeds.
+    # The vector (see embeddings/vectors.py) and the model that made it; a model change re-embeds.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(120))

@@ -4,17 +4,67 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
 
 from porch import __version__
-from porch.deps import StateDep
-from porch.state import State
+from porch.jobs.queue import Jobs
+from porch.observability.metrics import Metrics
+from porch.settings import Settings
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT = 2.0
+
+
+class _Breaker(Protocol):
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def failures(self) -> int: ...
+
+
+class _Providers(Protocol):
+    def breakers(self) -> Sequence[_Breaker]: ...
+
+
+class State(Protocol):
+    """What the probes read of the running process (the lifespan's state is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def redis(self) -> Any | None: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def jobs(self) -> Jobs: ...
+    @property
+    def providers(self) -> _Providers: ...
+    @property
+    def answers(self) -> Collection[Any]: ...
+    @property
+    def draining(self) -> bool: ...
+    @property
+    def started_at(self) -> float: ...
+
+
+async def _process(conn: HTTPConnection) -> State:
+    state: State = conn.app.state.porch
+    return state
+
+
+StateDep = Annotated[State, Depends(_process)]
 
 
 @router.get("/health")
@@ -76,25 +126,28 @@ async def status(state: StateDep, response: Response) -> dict[str, Any]:
     ok, body = await readiness(state)
     if not ok:
         response.status_code = 503
-    body.update(
-        {
-            "version": __version__,
-            "uptime_seconds": round(time.time() - state.started_at, 1),
-            "database": "sqlite" if state.settings.is_sqlite else "postgresql",
-            "redis": state.redis is not None,
-            "llm": {"provider": state.settings.llm_provider, "model": state.settings.llm_model},
-            "breakers": [
-                {"provider": b.provider, "model": b.model, "state": b.state, "failures": b.failures}
-                for b in state.providers.breakers()
-            ],
-            "open_streams": len(state.answers),
-            "jobs": {
-                "queue": "memory" if state.jobs.in_process else "redis",
-                "depth": await _queue_depth(state),
-            },
-        }
-    )
+    body.update(await _details(state))
     return body
+
+
+async def _details(state: State) -> dict[str, Any]:
+    """Versions, uptime, the breakers, replies streaming and the job queue."""
+    return {
+        "version": __version__,
+        "uptime_seconds": round(time.time() - state.started_at, 1),
+        "database": "sqlite" if state.settings.is_sqlite else "postgresql",
+        "redis": state.redis is not None,
+        "llm": {"provider": state.settings.llm_provider, "model": state.settings.llm_model},
+        "breakers": [
+            {"provider": b.provider, "model": b.model, "state": b.state, "failures": b.failures}
+            for b in state.providers.breakers()
+        ],
+        "open_streams": len(state.answers),
+        "jobs": {
+            "queue": "memory" if state.jobs.in_process else "redis",
+            "depth": await _queue_depth(state),
+        },
+    }
 
 
 async def _queue_depth(state: State) -> int | None:

@@ -17,10 +17,10 @@ from starlette.websockets import WebSocket
 from porch.accounts import service as accounts
 from porch.accounts import tokens
 from porch.accounts.service import Owner
-from porch.chat import repository as repo
-from porch.chat.repository import ConversationRef
+from porch.conversations import repository as repo
+from porch.conversations.repository import ConversationRef
 from porch.models import User
-from porch.state import State
+from porch.realtime.context import State
 
 SESSION_COOKIE = "porch_session"
 

@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from porch.realtime.context import State
 from porch.realtime.routes import CLOSE_POLICY, conversation_socket
-from porch.state import State
 
 _PATH = re.compile(r"^/api/v1/conversations/([^/]{1,64})/ws$")
 MAX_TOKEN = 200

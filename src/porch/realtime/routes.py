@@ -19,13 +19,13 @@ import structlog
 from fastapi import APIRouter, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from porch.chat import repository as repo
+from porch.conversations import repository as repo
 from porch.errors import DATABASE_RETRY_AFTER, error_response, is_database_unavailable
 from porch.realtime import auth
 from porch.realtime import events as ev
 from porch.realtime.broker import Topic
 from porch.realtime.connection import Connection
-from porch.state import State
+from porch.realtime.context import State
 
 router = APIRouter(prefix="/api/v1", tags=["realtime"])
 log = structlog.get_logger("porch.realtime")
@@ -152,13 +152,8 @@ async def inbox_socket(websocket: WebSocket, last_event_id: LastEventId = None) 
     """Every event of the agent's workspace: new conversations, messages, tokens, typing."""
     async with DatabaseGuard(websocket):
         state: State = websocket.app.state.porch
-        try:
-            agent = await auth.agent(state, websocket)
-        except auth.Refused as exc:
-            await websocket.close(CLOSE_POLICY, str(exc))
-            return
+        agent = await _signed_in(websocket, state)
         if agent is None:
-            await websocket.close(CLOSE_POLICY, "sign in first")
             return
         workspace_id = agent.owner.workspace_id
         conn = Connection(websocket, "agent", queue_size=state.settings.ws_queue_size)
@@ -169,6 +164,18 @@ async def inbox_socket(websocket: WebSocket, last_event_id: LastEventId = None) 
             last_event_id,
             _agent_frames(state, agent, workspace_id, default=None),
         )
+
+
+async def _signed_in(websocket: WebSocket, state: State) -> auth.Agent | None:
+    """The agent on the inbox socket, or None once the socket has been refused."""
+    try:
+        agent = await auth.agent(state, websocket)
+    except auth.Refused as exc:
+        await websocket.close(CLOSE_POLICY, str(exc))
+        return None
+    if agent is None:
+        await websocket.close(CLOSE_POLICY, "sign in first")
+    return agent
 
 
 async def _first_frame_token(websocket: WebSocket) -> str | None:

@@ -1,1 +1,1 @@
-"""Cross-cutting protections: CORS per widget, security headers."""
+"""Cross-cutting protections: CORS per widget, security headers, the outbound-URL check."""

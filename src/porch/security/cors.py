@@ -5,7 +5,7 @@ has its own. It never sends `*` and never `Access-Control-Allow-Credentials`: vi
 authenticate with bearer tokens, not cookies. Owner routes get no CORS headers: the
 dashboard is same-origin, and automation does not run in other sites' browsers.
 
-Who decides. Once a route knows the widget, the route does (chat/dependencies.py marks the
+Who decides. Once a route knows the widget, the route does (chat/visitor/dependencies.py marks the
 request with `allow(scope, origin)` or `refuse(scope)`). A reply that leaves before that
 (a malformed body, a missing visitor token, the body limit's 413, the drain's 503) is decided
 here, by the widget the request names: in its path, through the conversation or message in
@@ -35,8 +35,9 @@ from porch.errors import Forbidden
 
 # Paths a widget's browser code (or a page using the compatibility API) calls cross-origin.
 VISITOR_PATH = re.compile(
-    r"^/api/v1/(?:widgets/(?P<wid>[^/]+)/(?:public|conversations|visitor/.*)"
-    r"|conversations/(?P<cid>[^/]+)/(?:messages|handoff)"
+    # /api/widgets… is the same routes' alias (chat/visitor/compat_paths.py).
+    r"^/api(?:/v1)?/widgets/(?P<wid>[^/]+)/(?:public|conversations|visitor/.*)$"
+    r"|^/api/v1/(?:conversations/(?P<cid>[^/]+)/(?:messages|handoff)"
     r"|messages/(?P<mid>[^/]+)/feedback)$"
     r"|^/(?P<compat>chat/message|chat/history/[^/]+|api/chat|api/config|api/widget-config)$"
 )

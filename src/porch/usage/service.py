@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from porch.models.base import utcnow
+from porch.observability.metrics import Metrics
+from porch.pubsub import PubSub
 from porch.settings import Settings
-from porch.state import State
 from porch.usage import counters
 from porch.usage.budgets import Budget, periods, widget_budgets, workspace_budgets
 from porch.usage.counters import Counts, Totals
+from porch.widgets import service as widgets
 from porch.widgets.cache import WidgetConfig
 
 log = structlog.get_logger("porch.usage")
@@ -36,7 +38,15 @@ class Spent:
     limit: float
 
 
-def budgets_for(state: State, widget: WidgetConfig) -> list[Budget]:
+class Counting(Protocol):
+    """What counting against budgets uses; built once by the lifespan."""
+
+    settings: Settings
+    metrics: Metrics
+    pubsub: PubSub
+
+
+def budgets_for(state: Counting, widget: WidgetConfig) -> list[Budget]:
     return widget_budgets(state.settings, widget.limits) + workspace_budgets(state.settings)
 
 
@@ -45,7 +55,9 @@ def _used(budget: Budget, totals: Totals) -> float:
     return float(getattr(counts, budget.metric))
 
 
-async def count_message(state: State, conn: AsyncConnection, widget: WidgetConfig) -> Spent | None:
+async def count_message(
+    state: Counting, conn: AsyncConnection, widget: WidgetConfig
+) -> Spent | None:
     """Count a visitor's message; return the first spent budget, if any."""
     day, month = periods(utcnow())
     totals = await counters.count_message(conn, widget.id, widget.workspace_id, day, month)
@@ -61,7 +73,7 @@ async def count_message(state: State, conn: AsyncConnection, widget: WidgetConfi
 
 
 async def record_reply(
-    state: State,
+    state: Counting,
     conn: AsyncConnection,
     widget: WidgetConfig,
     *,
@@ -93,7 +105,7 @@ async def record_reply(
 
 
 async def _announce(
-    state: State, widget: WidgetConfig, budget: Budget, kinds: list[str], used: float
+    state: Counting, widget: WidgetConfig, budget: Budget, kinds: list[str], used: float
 ) -> None:
     """A warning or exhaustion: a log line, a metric, and an event on pub/sub for listeners."""
     for kind in kinds:
@@ -117,12 +129,16 @@ async def _announce(
 
 
 async def read_usage(
-    state: State, conn: AsyncConnection, scope: str, scope_id: uuid.UUID, budgets: list[Budget]
+    settings: Settings,
+    conn: AsyncConnection,
+    scope: str,
+    scope_id: uuid.UUID,
+    budgets: list[Budget],
 ) -> dict[str, Any]:
     """Counters and each budget's standing, as the usage API returns them."""
     day, month = periods(utcnow())
     counts = await counters.read(conn, scope, scope_id, day, month)
-    return _standing(scope, scope_id, budgets, counts, day, month, state.settings)
+    return _standing(scope, scope_id, budgets, counts, day, month, settings)
 
 
 def _standing(
@@ -179,3 +195,25 @@ async def read_usage_for_page(
     day, month = periods(utcnow())
     counts = await counters.read(conn, "widget", widget_id, day, month)
     return _standing("widget", widget_id, budgets, counts, day, month, settings)
+
+
+async def workspace_usage(
+    session: AsyncSession, settings: Settings, workspace_id: uuid.UUID
+) -> dict[str, Any]:
+    """The workspace's counters and budgets, and each of its widgets' counters."""
+    conn = await session.connection()
+    budgets = workspace_budgets(settings)
+    body = await read_usage(settings, conn, "workspace", workspace_id, budgets)
+    day, month = periods(utcnow())
+    per_widget = await counters.read_widgets(conn, workspace_id, day, month)
+    zero = {"day": Counts(), "month": Counts()}
+    body["widgets"] = [
+        {
+            "widget_id": w.id,
+            "name": w.name,
+            "today": counts_out(per_widget.get(w.id, zero)["day"]),
+            "this_month": counts_out(per_widget.get(w.id, zero)["month"]),
+        }
+        for w in await widgets.list_all(session, workspace_id)
+    ]
+    return body

@@ -5,16 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.responses import HTMLResponse
 
-from porch.state import State
+from porch.deps import SessionmakerDep
 from porch.web import assets, pages
+from porch.widgets.dependencies import WidgetCacheDep
 from porch.widgets.service import default_widget_id
 
 router = APIRouter(include_in_schema=False)
-
-
-def _state(request: Request) -> State:
-    state: State = request.app.state.porch
-    return state
 
 
 def _root(request: Request) -> str:
@@ -38,10 +34,10 @@ async def static_file(name: str, request: Request) -> Response:
 
 
 @router.get("/w/{widget_id}", response_class=HTMLResponse)
-async def chat_page(widget_id: str, request: Request) -> Response:
+async def chat_page(widget_id: str, request: Request, cache: WidgetCacheDep) -> Response:
     """The chat the loader frames; only the widget's allowed origins may frame it."""
     wid = pages.parse_widget_id(widget_id)
-    config = await _state(request).widgets.get(wid) if wid else None
+    config = await cache.get(wid) if wid else None
     if config is None:
         return pages.missing_page(_root(request))
     return pages.chat_page(
@@ -53,9 +49,9 @@ async def chat_page(widget_id: str, request: Request) -> Response:
 
 
 @router.get("/demo", response_class=HTMLResponse)
-async def demo(request: Request) -> Response:
+async def demo(request: Request, sessionmaker: SessionmakerDep) -> Response:
     """A pretend product site embedding the first widget, to try the chat end to end."""
-    async with _state(request).sessionmaker() as session:
+    async with sessionmaker() as session:
         wid = await default_widget_id(session)
     base_url = str(request.base_url).rstrip("/")
     return pages.demo_page(wid, base_url, _root(request))

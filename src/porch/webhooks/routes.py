@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from porch.accounts.dependencies import AdminScope
-from porch.deps import SessionDep, StateDep
+from porch.deps import PubSubDep, SessionDep, SettingsDep
 from porch.webhooks import service
 from porch.webhooks.schemas import (
     DeliveryList,
@@ -23,12 +23,14 @@ router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)
 async def create_webhook(
-    body: WebhookIn, owner: AdminScope, session: SessionDep, state: StateDep
+    body: WebhookIn,
+    owner: AdminScope,
+    session: SessionDep,
+    settings: SettingsDep,
+    pubsub: PubSubDep,
 ) -> WebhookCreated:
     """Subscribe a URL to events. The reply holds the signing secret, shown this once."""
-    hook, secret = await service.create(
-        session, state.settings, state.pubsub, owner.workspace_id, body
-    )
+    hook, secret = await service.create(session, settings, pubsub, owner.workspace_id, body)
     return WebhookCreated(**service.to_out(hook).model_dump(), secret=secret)
 
 
@@ -49,19 +51,18 @@ async def update_webhook(
     body: WebhookPatch,
     owner: AdminScope,
     session: SessionDep,
-    state: StateDep,
+    settings: SettingsDep,
+    pubsub: PubSubDep,
 ) -> WebhookOut:
-    hook = await service.update(
-        session, state.settings, state.pubsub, owner.workspace_id, webhook_id, body
-    )
+    hook = await service.update(session, settings, pubsub, owner.workspace_id, webhook_id, body)
     return service.to_out(hook)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_webhook(
-    webhook_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
+    webhook_id: uuid.UUID, owner: AdminScope, session: SessionDep, pubsub: PubSubDep
 ) -> Response:
-    await service.delete(session, state.pubsub, owner.workspace_id, webhook_id)
+    await service.delete(session, pubsub, owner.workspace_id, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

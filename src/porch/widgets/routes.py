@@ -9,10 +9,12 @@ from fastapi import APIRouter, Request, Response, status
 
 from porch.accounts.dependencies import AdminScope, AgentScope
 from porch.db import after_commit
-from porch.deps import SessionDep, StateDep
+from porch.deps import SessionDep, SettingsDep
 from porch.errors import NotFound
 from porch.security import cors
 from porch.widgets import service
+from porch.widgets.cache import WidgetConfig
+from porch.widgets.dependencies import WidgetCacheDep
 from porch.widgets.schemas import (
     EmbedOut,
     PublicConfig,
@@ -28,10 +30,10 @@ public_router = APIRouter(prefix="/api/v1", tags=["visitor"])
 
 @router.post("/widgets", status_code=status.HTTP_201_CREATED, response_model=WidgetOut)
 async def create_widget(
-    body: WidgetCreate, owner: AdminScope, session: SessionDep, state: StateDep
+    body: WidgetCreate, owner: AdminScope, session: SessionDep, cache: WidgetCacheDep
 ) -> WidgetOut:
     widget = await service.create(session, owner.workspace_id, body)
-    after_commit(session, lambda: state.widgets.changed(widget.id))
+    after_commit(session, lambda: cache.changed(widget.id))
     return service.to_out(widget)
 
 
@@ -52,27 +54,27 @@ async def update_widget(
     body: WidgetFields,
     owner: AdminScope,
     session: SessionDep,
-    state: StateDep,
+    cache: WidgetCacheDep,
 ) -> WidgetOut:
     widget = await service.update(session, owner.workspace_id, widget_id, body)
-    after_commit(session, lambda: state.widgets.changed(widget_id))
+    after_commit(session, lambda: cache.changed(widget_id))
     return service.to_out(widget)
 
 
 @router.delete("/widgets/{widget_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_widget(
-    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
+    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, cache: WidgetCacheDep
 ) -> None:
     await service.delete(session, owner.workspace_id, widget_id)
-    after_commit(session, lambda: state.widgets.changed(widget_id))
+    after_commit(session, lambda: cache.changed(widget_id))
 
 
 @router.get("/widgets/{widget_id}/embed", response_model=EmbedOut)
 async def embed(
-    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, state: StateDep
+    widget_id: uuid.UUID, owner: AdminScope, session: SessionDep, settings: SettingsDep
 ) -> EmbedOut:
     widget = await service.get(session, owner.workspace_id, widget_id)
-    base = state.settings.public_url
+    base = settings.public_url
     snippet = (
         f'<script src="{html.escape(base)}/widget.js" data-widget-id="{widget.id}" async></script>'
     )
@@ -84,8 +86,17 @@ async def embed(
     response_model=PublicConfig,
     responses={304: {"description": "Not modified (If-None-Match)"}},
 )
-async def public_config(widget_id: uuid.UUID, request: Request, state: StateDep) -> Response:
-    config = await state.widgets.get(widget_id)
+async def public_config(widget_id: uuid.UUID, request: Request, cache: WidgetCacheDep) -> Response:
+    config = _allowed(request, await cache.get(widget_id))
+    headers = {"ETag": config.etag, "Cache-Control": "public, max-age=30, must-revalidate"}
+    if request.headers.get("if-none-match") == config.etag:
+        return Response(status_code=304, headers=headers)
+    # Pre-serialized at load time: this route does no validation or encoding per request.
+    return Response(config.public_json, media_type="application/json", headers=headers)
+
+
+def _allowed(request: Request, config: WidgetConfig | None) -> WidgetConfig:
+    """The widget, when the page's Origin may use it; its CORS answer marked either way."""
     origin = request.headers.get("origin")
     if config is None:
         if origin:
@@ -96,8 +107,4 @@ async def public_config(widget_id: uuid.UUID, request: Request, state: StateDep)
         raise cors.refuse(request.scope, origin or "")
     if origin:
         cors.allow(request.scope, origin)
-    headers = {"ETag": config.etag, "Cache-Control": "public, max-age=30, must-revalidate"}
-    if request.headers.get("if-none-match") == config.etag:
-        return Response(status_code=304, headers=headers)
-    # Pre-serialized at load time: this route does no validation or encoding per request.
-    return Response(config.public_json, media_type="application/json", headers=headers)
+    return config

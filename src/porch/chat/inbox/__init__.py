@@ -1,0 +1,1 @@
+"""The agents' inbox: list and read conversations, reply, assign, release, mark read."""

@@ -1,0 +1,1 @@
+"""The visitor API: conversations, messages (JSON or SSE), history, identity, compat routes."""

@@ -1,0 +1,174 @@
+"""Conversations and messages outside the answer pipeline: start, history, feedback, handoff."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from porch.accounts import tokens
+from porch.chat import handoff
+from porch.chat.answer import live
+from porch.chat.answer.context import State
+from porch.chat.visitor import verified
+from porch.chat.visitor.schemas import ConversationIn
+from porch.conversations import repository as repo
+from porch.conversations.repository import StoredMessage
+from porch.errors import NotFound, Unauthorized, Unprocessable
+from porch.ids import uuid7
+from porch.limits.rules import Rule
+from porch.models.base import utcnow
+from porch.widgets.cache import WidgetConfig
+
+HISTORY_PAGE_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    conversation_id: uuid.UUID
+    visitor_token: str
+    messages: list[StoredMessage]
+
+
+async def start_conversation(
+    conn: AsyncConnection,
+    widget: WidgetConfig,
+    *,
+    page_url: str | None,
+    page_title: str | None,
+    locale: str | None,
+    user_id: str | None,
+    user_name: str | None,
+    user_email: str | None,
+    client_ip: str | None,
+    user_verified: bool = False,
+    greet: bool = True,
+) -> Started:
+    if widget.require_identity and not user_verified:
+        # Every way in (the widget, the compatibility routes) meets this one check.
+        raise Unauthorized(
+            "This widget needs a signed-in user: pass user {id, hash}.", code="identity_required"
+        )
+    token = tokens.new_token(tokens.VISITOR_TOKEN_PREFIX)
+    conversation_id, now = uuid7(), utcnow()
+    await conn.execute(
+        repo.conversations.insert().values(
+            id=conversation_id,
+            workspace_id=widget.workspace_id,
+            widget_id=widget.id,
+            visitor_token_hash=tokens.token_hash(token),
+            status="open",
+            page_url=page_url,
+            page_title=page_title,
+            locale=locale,
+            user_external_id=user_id,
+            user_name=user_name,
+            user_email=user_email,
+            user_verified=user_verified,
+            client_ip=client_ip,
+            message_count=0,
+            created_at=now,
+            last_message_at=now,
+        )
+    )
+    greeting: list[StoredMessage] = []
+    # `greet=False` for clients that show a welcome of their own (the compatibility routes):
+    # the visitor never sees the widget's greeting there, so it is not stored either.
+    if widget.greeting and greet:
+        # Stored, so the owner reads the conversation exactly as the visitor saw it.
+        message = StoredMessage(uuid7(), "assistant", widget.greeting, [], now, "complete", None)
+        await repo.insert_message(
+            conn,
+            {
+                "id": message.id,
+                "conversation_id": conversation_id,
+                "workspace_id": widget.workspace_id,
+                "widget_id": widget.id,
+                "role": "assistant",
+                "content": widget.greeting,
+                "status": "complete",
+                "sources": [],
+            },
+            now=now,
+        )
+        greeting.append(message)
+    return Started(conversation_id, token, greeting)
+
+
+async def history(
+    conn: AsyncConnection,
+    conversation_id: uuid.UUID,
+    *,
+    before: uuid.UUID | None,
+    limit: int,
+) -> tuple[list[StoredMessage], bool]:
+    """One page, oldest first, and whether older messages remain."""
+    items = await repo.recent(conn, conversation_id, limit=limit + 1, before=before)
+    has_more = len(items) > limit
+    return (items[1:] if has_more else items), has_more
+
+
+async def rate(
+    conn: AsyncConnection,
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+    *,
+    rating: str,
+    comment: str | None,
+) -> None:
+    row = (
+        await conn.execute(
+            repo.messages.select()
+            .with_only_columns(repo.messages.c.conversation_id, repo.messages.c.role)
+            .where(repo.messages.c.id == message_id)
+        )
+    ).first()
+    if row is None or row.conversation_id != conversation_id:
+        raise NotFound("No such message in this conversation.", code="message_not_found")
+    if row.role not in ("assistant", "agent"):
+        raise Unprocessable("Only replies can be rated.", code="not_a_reply")
+    await conn.execute(
+        update(repo.messages)
+        .where(repo.messages.c.id == message_id)
+        .values(rating=rating, feedback_comment=comment)
+    )
+
+
+async def request_handoff(
+    conn: AsyncConnection,
+    conversation: repo.ConversationRef,
+    widget: WidgetConfig,
+    *,
+    reason: str | None,
+) -> handoff.Requested:
+    """Ask for a person (chat/handoff.py); the caller publishes the events once committed."""
+    return await handoff.request(conn, conversation, widget, reason=reason)
+
+
+async def begin(state: State, widget: WidgetConfig, body: ConversationIn, ip: str) -> Started:
+    """A visitor opens a conversation: limited per IP, the identity checked, the greeting
+    stored, and agents and webhooks told."""
+    per_ip = (
+        widget.limits.get("conversations_per_ip_per_hour")
+        or state.settings.default_conversations_per_ip_per_hour
+    )
+    await state.limits.check([(Rule("ip.conversations", per_ip, "hour"), f"{widget.id}:{ip}")])
+    user = body.user
+    user_verified = verified.verify(state, widget, user)
+    async with state.engine.begin() as conn:
+        started = await start_conversation(
+            conn,
+            widget,
+            page_url=body.page_url,
+            page_title=body.page_title,
+            locale=body.locale,
+            user_id=user.id if user else None,
+            user_name=user.name if user else None,
+            user_email=user.email if user else None,
+            client_ip=ip,
+            user_verified=user_verified,
+        )
+    await live.conversation_started(state, widget.id, started, body)
+    return started

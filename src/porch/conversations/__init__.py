@@ -1,0 +1,1 @@
+"""Conversations and messages as stored: the queries chat and realtime share."""

@@ -1,0 +1,1 @@
+"""Embeddings of passages and questions: one interface; MiniLM locally, OpenAI-compatible."""

@@ -1,1 +1,0 @@
-"""Fetching from the web on an owner's behalf: SSRF guards, limits, politeness."""

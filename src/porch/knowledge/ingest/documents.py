@@ -1,0 +1,182 @@
+"""Uploaded documents: the type from the bytes (never the name), then Markdown via markitdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from pathlib import PurePath
+
+from porch.knowledge.ingest.extract import Extracted, extract_html, tidy
+
+KINDS = ("pdf", "docx", "pptx", "xlsx", "html", "markdown", "text", "csv")
+_OFFICE = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
+_BINARY_NAMES = {".pdf": "pdf", ".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx"}
+_HTML = re.compile(
+    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.I | re.S
+)
+_MD_HINT = re.compile(r"^(#{1,6} |\* |- |\d+\. |```|> )", re.M)
+# Zip bombs: an Office file (a ZIP) may expand to this much, this many times its own size
+# (real documents compress 3-20x; a bomb, 1000x), and hold this many members. zipfile never
+# inflates a member past the size its header declares, so checking the headers holds.
+MAX_UNZIPPED = 200 * 1024 * 1024
+MAX_RATIO = 100
+RATIO_CHECKED_ABOVE = 10 * 1024 * 1024
+MAX_MEMBERS = 10_000
+# PDFs with more pages than this are refused before any text is extracted.
+MAX_PDF_PAGES = 2000
+
+
+class UnsupportedDocument(Exception):
+    """The bytes are not one of the supported document types (the message says what)."""
+
+
+class DocumentTooLarge(UnsupportedDocument):
+    """A supported type, but too big once opened: a zip bomb, a PDF of too many pages."""
+
+
+def _decode(data: bytes) -> str | None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in data[:65536]:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("cp1252", errors="replace")
+    controls = sum(1 for ch in text[:65536] if ord(ch) < 9 or 13 < ord(ch) < 32)
+    return None if controls > 10 else text
+
+
+def _office_kind(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise UnsupportedDocument("The file is a damaged ZIP archive.") from None
+    if len(infos) > MAX_MEMBERS:
+        raise DocumentTooLarge(f"The document holds more than {MAX_MEMBERS} files.")
+    unzipped = sum(i.file_size for i in infos)
+    if unzipped > MAX_UNZIPPED:
+        raise DocumentTooLarge(
+            f"The document expands to more than {MAX_UNZIPPED // (1024 * 1024)} MB."
+        )
+    if unzipped > RATIO_CHECKED_ABOVE and unzipped > MAX_RATIO * max(1, len(data)):
+        raise DocumentTooLarge("The document expands suspiciously much (a ZIP bomb?).")
+    names = {i.filename for i in infos}
+    for marker, kind in _OFFICE.items():
+        if marker in names:
+            return kind
+    raise UnsupportedDocument("ZIP archives other than DOCX, PPTX and XLSX are not supported.")
+
+
+def sniff(data: bytes, filename: str) -> str:
+    """One of KINDS, decided by the content; the name only tells text formats apart."""
+    suffix = PurePath(filename).suffix.lower()
+    if data.startswith(b"%PDF-"):
+        kind = "pdf"
+        pages = pdf_pages(data)
+        if pages is not None and pages > MAX_PDF_PAGES:
+            raise DocumentTooLarge(f"The PDF has {pages} pages; at most {MAX_PDF_PAGES} are read.")
+    elif data.startswith(b"PK\x03\x04"):
+        kind = _office_kind(data)
+    else:
+        text = _decode(data)
+        if text is None:
+            raise UnsupportedDocument(
+                "Unsupported file type: upload PDF, DOCX, PPTX, XLSX, HTML, Markdown, text or CSV."
+            )
+        if suffix in _BINARY_NAMES:
+            raise UnsupportedDocument(
+                f"{filename} is named like a {suffix[1:].upper()} but is text."
+            )
+        if _HTML.match(data[:4096]):
+            kind = "html"
+        elif suffix in (".csv", ".tsv") and _looks_tabular(text):
+            kind = "csv"
+        elif suffix in (".md", ".markdown", ".mdx") or _MD_HINT.search(text[:8192]):
+            kind = "markdown"
+        else:
+            kind = "text"
+    if suffix in _BINARY_NAMES and _BINARY_NAMES[suffix] != kind:
+        raise UnsupportedDocument(
+            f"{filename} is named like a {suffix[1:].upper()} but is not one."
+        )
+    return kind
+
+
+def pdf_pages(data: bytes) -> int | None:
+    """The page count a PDF declares (its page tree's /Count), or None when unreadable.
+
+    Reads the cross-reference table and the catalog only, not the pages' content.
+    """
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import resolve1
+
+    try:
+        document = PDFDocument(PDFParser(io.BytesIO(data)))
+        count = resolve1(resolve1(document.catalog["Pages"]).get("Count"))
+    except Exception:  # pdfminer raises many types for damaged files; convert reports them
+        return None
+    return count if isinstance(count, int) else None
+
+
+def _looks_tabular(text: str) -> bool:
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines))
+    except csv.Error:
+        return False
+    counts = {line.count(dialect.delimiter) for line in lines}
+    return len(counts) == 1 and counts.pop() > 0
+
+
+def _csv_text(text: str) -> str:
+    """Each row as "column: value" pairs, so every passage carries its column names."""
+    lines = text.splitlines()
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff("\n".join(lines[:20]))
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.reader(lines, dialect))
+    if not rows:
+        return ""
+    header = [h.strip() or f"column {i + 1}" for i, h in enumerate(rows[0])]
+    out = []
+    for row in rows[1:]:
+        pairs = [f"{h}: {v.strip()}" for h, v in zip(header, row, strict=False) if v.strip()]
+        if pairs:
+            out.append("; ".join(pairs))
+    return "\n\n".join(out)
+
+
+def convert(data: bytes, kind: str, filename: str) -> Extracted:
+    """Markdown text of a document (CPU-bound: call it from a worker thread)."""
+    title = PurePath(filename).stem.replace("_", " ").strip() or filename
+    if kind == "html":
+        page = extract_html(data, f"file:///{filename}")
+        page.links, page.canonical = [], None
+        page.title = page.title or title
+        return page
+    if kind in ("markdown", "text", "csv"):
+        text = _decode(data) or ""
+        return Extracted(title, _csv_text(text) if kind == "csv" else tidy(text))
+    from markitdown import MarkItDown, StreamInfo
+
+    try:
+        result = MarkItDown(enable_plugins=False).convert_stream(
+            io.BytesIO(data), stream_info=StreamInfo(extension=f".{kind}", filename=filename)
+        )
+    except Exception as exc:  # markitdown wraps every parser's failure differently
+        raise UnsupportedDocument(
+            f"The {kind.upper()} could not be read: {type(exc).__name__}."
+        ) from None
+    return Extracted((result.title or title).strip()[:300], tidy(result.markdown or ""))

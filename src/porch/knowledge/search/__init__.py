@@ -1,0 +1,1 @@
+"""The passage index and retrieval: writing passages, full text, vectors, the retriever."""

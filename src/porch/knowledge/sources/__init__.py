@@ -1,0 +1,1 @@
+"""An owner's sources and context rules: add, list, change, re-sync, delete."""
