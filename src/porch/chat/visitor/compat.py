@@ -9,7 +9,6 @@ named, the oldest widget on the server answers. Errors here read `{"error": "…
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -53,17 +52,6 @@ class LegacyPaths:
             scope["path"] = "/api/v1" + path[4:]
             scope["raw_path"] = scope["path"].encode()
         await self.app(scope, receive, send)
-
-
-async def widget_id(state: State, named: uuid.UUID | None) -> uuid.UUID:
-    """The widget named, or the default one (the oldest) when none is."""
-    if named is not None:
-        return named
-    async with state.sessionmaker() as session:
-        found = await widgets.default_widget_id(session)
-    if found is None:
-        raise NotFound("No widget exists yet.", code="widget_not_found")
-    return found
 
 
 async def _known(state: State, request: Request, session_id: str | None) -> Visitor | None:
@@ -113,7 +101,7 @@ async def _prepare(state: State, request: Request, body: CompatMessage) -> tuple
     if known is not None and body.session_id:
         return known, body.session_id, shapes.question(body.message)
     widget = await widget_for_visitor(
-        state, request, await widget_id(state, body.widget_id or body.agent_id)
+        state, request, await service.widget_or_default(state, body.widget_id or body.agent_id)
     )
     text = shapes.question(body.message)
     visitor, session_id = await _start(state, request, widget)

@@ -12,18 +12,20 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import urlsplit
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.requests import HTTPConnection
 
 from porch import __version__
 from porch.chat.answer.context import State
 from porch.chat.answer.dependencies import ChatDep
-from porch.chat.visitor.compat import widget_id
+from porch.chat.visitor import service
 from porch.chat.visitor.compat_shapes import iso
 from porch.chat.visitor.dependencies import widget_for_visitor
+from porch.deps import SettingsDep
 from porch.errors import BadRequest
 from porch.providers.base import BreakerSnapshot
 from porch.widgets.cache import WidgetConfig
@@ -49,7 +51,7 @@ async def _widget(
                 "Invalid agent ID format: agentId is a porch widget id (a UUID).",
                 code="validation_error",
             ) from None
-    wid = await widget_id(state, named)
+    wid = await service.widget_or_default(state, named)
     cached = state.widgets.cached(wid)
     return await widget_for_visitor(state, request, wid), cached
 
@@ -89,8 +91,7 @@ async def widget_config(
 
 
 @router.get("/api/environment")
-async def environment(state: ChatDep) -> dict[str, Any]:
-    s = state.settings
+async def environment(s: SettingsDep) -> dict[str, Any]:
     host = urlsplit(s.public_url).hostname or ""
     debug = s.log_level == "debug"
     return {
@@ -102,8 +103,19 @@ async def environment(state: ChatDep) -> dict[str, Any]:
     }
 
 
+class _Process(State, Protocol):
+    """What the health report reads beyond the pipeline's view (the lifespan's state is one)."""
+
+    started_at: float
+
+
+async def _process(conn: HTTPConnection) -> _Process:
+    state: _Process = conn.app.state.porch
+    return state
+
+
 @router.get("/api/health")
-async def health(state: ChatDep) -> dict[str, Any]:
+async def health(state: Annotated[_Process, Depends(_process)]) -> dict[str, Any]:
     used, peak = _memory_bytes()
     return {
         "status": "healthy",

@@ -20,6 +20,7 @@ from porch.errors import NotFound, Unauthorized, Unprocessable
 from porch.ids import uuid7
 from porch.limits.rules import Rule
 from porch.models.base import utcnow
+from porch.widgets import service as widgets
 from porch.widgets.cache import WidgetConfig
 
 HISTORY_PAGE_MAX = 100
@@ -172,3 +173,15 @@ async def begin(state: State, widget: WidgetConfig, body: ConversationIn, ip: st
         )
     await live.conversation_started(state, widget.id, started, body)
     return started
+
+
+async def widget_or_default(state: State, named: uuid.UUID | None) -> uuid.UUID:
+    """The widget named, or the default one (the oldest) when none is: the compatibility
+    routes name none."""
+    if named is not None:
+        return named
+    async with state.sessionmaker() as session:
+        found = await widgets.default_widget_id(session)
+    if found is None:
+        raise NotFound("No widget exists yet.", code="widget_not_found")
+    return found
