@@ -13,7 +13,15 @@ from porch.knowledge.ingest import documents, sitemap
 from porch.knowledge.ingest.crawl import Frontier, Robots, Visit, crawl
 from porch.knowledge.ingest.extract import Extracted, extract_html
 from porch.knowledge.ingest.fetch import Fetcher, FetchError, Response
-from porch.knowledge.ingest.leases import Outcome, Runtime, SourceInfo, SyncAborted, claim, release
+from porch.knowledge.ingest.leases import (
+    Known,
+    Outcome,
+    Runtime,
+    SourceInfo,
+    SyncAborted,
+    claim,
+    release,
+)
 from porch.knowledge.ingest.sync import Sync
 from porch.knowledge.ingest.urls import DOCUMENTS, Scope, normalize, site_of, suffix
 from porch.models import SourceFile
@@ -79,14 +87,36 @@ class WebSync(Sync):
             self.complete = False
 
     async def visit(self, item: Visit) -> list[str]:
+        """Fetch one page (conditionally, when a stored copy exists) and keep what changed;
+        returns the links to follow from it."""
         url, depth = item.url, item.depth
+        if not await self._allowed(url, depth):
+            return []
+        known = self.known.get(url)
+        resp = await self._fetch(url, depth, known)
+        if resp is None:
+            return []
+        final = normalize(resp.url)
+        if final != url:
+            if url == self.start:
+                self.start = final
+            url, known = final, self.known.get(final)
+        if resp.not_modified and known is not None:
+            return await self._unchanged(url, depth, known)
+        return await self._changed(url, depth, resp)
+
+    async def _allowed(self, url: str, depth: int) -> bool:
+        """robots.txt allows the page (the site's pace is kept before fetching it)."""
         if not await self.robots.allowed(url):
             self.record(Outcome(url, self.page_id(url), "skipped", reason="robots", depth=depth))
             if url == self.start:
                 self.fatal = "robots.txt does not allow porch to fetch the start page."
-            return []
+            return False
         await self.robots.pace(url)
-        known = self.known.get(url)
+        return True
+
+    async def _fetch(self, url: str, depth: int, known: Known | None) -> Response | None:
+        """The page, following redirects within scope; None when fetching failed."""
         validators = known is not None and known.status == "stored"
 
         def follow(target: str) -> str | None:
@@ -96,7 +126,7 @@ class WebSync(Sync):
             return None if self.frontier.claim(target) else "redirect_to_known_page"
 
         try:
-            resp = await self.fetcher.get(
+            return await self.fetcher.get(
                 url,
                 etag=known.etag if validators and known else None,
                 last_modified=known.last_modified if validators and known else None,
@@ -105,30 +135,30 @@ class WebSync(Sync):
         except FetchError as exc:
             self.failed(url, depth, exc)
             await self.beat()
-            return []
-        final = normalize(resp.url)
-        if final != url:
-            if url == self.start:
-                self.start = final
-            url, known = final, self.known.get(final)
-        if resp.not_modified and known is not None:
-            self.record(
-                Outcome(
-                    url,
-                    known.id,
-                    "unchanged",
-                    depth=depth,
-                    title=known.title,
-                    http_status=304,
-                    etag=known.etag,
-                    last_modified=known.last_modified,
-                    content_hash=known.content_hash,
-                    links=known.links,
-                )
+            return None
+
+    async def _unchanged(self, url: str, depth: int, known: Known) -> list[str]:
+        """A 304: the stored copy stands, links included."""
+        self.record(
+            Outcome(
+                url,
+                known.id,
+                "unchanged",
+                depth=depth,
+                title=known.title,
+                http_status=304,
+                etag=known.etag,
+                last_modified=known.last_modified,
+                content_hash=known.content_hash,
+                links=known.links,
             )
-            self.hashes.setdefault(known.content_hash or url, url)
-            await self.beat()
-            return known.links
+        )
+        self.hashes.setdefault(known.content_hash or url, url)
+        await self.beat()
+        return known.links
+
+    async def _changed(self, url: str, depth: int, resp: Response) -> list[str]:
+        """Extract the page (under its canonical URL, once) and stage its passages."""
         page = await self.extract(url, resp)
         if page is None:
             self.record(

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from porch.embeddings.base import Embedder
 from porch.embeddings.registry import build_embedder
+from porch.embeddings.vectors import Matrix
 from porch.knowledge.search import rules as rules_mod
-from porch.knowledge.search.dense import DenseIndex, search_matrix
+from porch.knowledge.search.dense import DenseIndex, WidgetMatrix, search_matrix
 from porch.knowledge.search.keyword import Executor, Filters, Hit, KeywordIndex, keyword_index
 from porch.knowledge.search.query import identifiers, query_terms
 from porch.knowledge.search.rules import NO_CONTEXT, Context, Rule
@@ -68,6 +69,16 @@ class _Candidate:
     keyword_rank: int | None = None
     hit: Hit | None = None
     fused: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    mode: Mode
+    threshold: bool
+    idents: list[str]
+    keyword_hits: list[Hit]
+    query: Matrix | None
+    matrix: WidgetMatrix | None
 
 
 @dataclass
@@ -156,6 +167,24 @@ class Retriever:
             only = tuple(source_ids) if only is None else tuple(set(only) & set(source_ids))
         filters = Filters(only, url_prefix)
 
+        found = await self._gather(conn, widget_id, question, version, filters, mode, threshold)
+        candidates = await self._candidates(found, filters)
+        if candidates is None:
+            return Retrieval()
+        return await self._rank(conn, question, k, found, candidates, context)
+
+    async def _gather(
+        self,
+        conn: Executor,
+        widget_id: uuid.UUID,
+        question: str,
+        version: int,
+        filters: Filters,
+        mode: Mode,
+        threshold: bool,
+    ) -> _Found:
+        """The widget's matrix, the question's vector and the keyword hits, asked side by side;
+        the mode they allow (keywords alone when the question could not be embedded)."""
         idents = identifiers(question)
         matrix = await self.dense.get(conn, widget_id, version) if mode != "keyword" else None
         if mode == "hybrid" and (matrix is None or matrix.missing):
@@ -189,13 +218,20 @@ class Retriever:
                 keyword_hits = await self.keywords.search(
                     conn, widget_id, question, CANDIDATES, filters
                 )
+        return _Found(mode, threshold, idents, keyword_hits, query, matrix)
 
+    async def _candidates(
+        self, found: _Found, filters: Filters
+    ) -> dict[uuid.UUID, _Candidate] | None:
+        """Keyword and dense candidates, each with its cosine; None when a dense-only search
+        has nothing to compare with."""
         candidates: dict[uuid.UUID, _Candidate] = {}
-        for rank, h in enumerate(keyword_hits):
+        for rank, h in enumerate(found.keyword_hits):
             candidates[h.chunk_id] = _Candidate(
                 h.chunk_id, h.source_id, h.url, keyword=h.score, keyword_rank=rank, hit=h
             )
-        if query is not None and matrix is not None and mode != "keyword":
+        matrix, query = found.matrix, found.query
+        if query is not None and matrix is not None and found.mode != "keyword":
             top, _ = await search_matrix(matrix, query, CANDIDATES, filters)
             for rank, (cid, cos) in enumerate(top):
                 cand = candidates.setdefault(
@@ -207,10 +243,21 @@ class Retriever:
                 row = matrix.row(cand.chunk_id)
                 if cand.cosine is None and row is not None:
                     cand.cosine = float(matrix.matrix[row] @ query)
-        elif mode == "dense":
-            return Retrieval()
+        elif found.mode == "dense":
+            return None
+        return candidates
 
-        ranked = self.fuse(list(candidates.values()), mode, context, idents)
+    async def _rank(
+        self,
+        conn: Executor,
+        question: str,
+        k: int,
+        found: _Found,
+        candidates: dict[uuid.UUID, _Candidate],
+        context: Context,
+    ) -> Retrieval:
+        """Fused, diverse, filled in, and cut at the relevance threshold."""
+        ranked = self.fuse(list(candidates.values()), found.mode, context, found.idents)
         result = Retrieval()
         result.instructions = context.instructions
         result.best_similarity = max(
@@ -221,7 +268,7 @@ class Retriever:
         for cand in chosen:
             if cand.hit is None:
                 continue
-            if threshold and mode != "keyword" and not self._relevant(question, cand):
+            if found.threshold and found.mode != "keyword" and not self._relevant(question, cand):
                 continue
             result.append(replace(cand.hit, score=round(cand.fused, 6)))
         return result
