@@ -9,7 +9,7 @@ import pytest
 
 from porch.knowledge.fetch import client as fetch_client
 from porch.knowledge.fetch.client import Fetcher, FetchError
-from porch.knowledge.fetch.ssrf import BlockedURL, SafeResolver, blocked_ip, check_url
+from porch.security.ssrf import BlockedURL, SafeResolver, blocked_ip, check_url
 from porch.settings import Settings
 from tests.conftest import OwnerClient, make_widget
 from tests.knowledge.site import Site, serve

@@ -14,7 +14,7 @@ import pytest
 
 from porch.knowledge.fetch import client as fetch_client
 from porch.knowledge.fetch.client import Fetcher, FetchError
-from porch.knowledge.fetch.ssrf import BlockedURL, check_url
+from porch.security.ssrf import BlockedURL, check_url
 from porch.settings import Settings
 
 

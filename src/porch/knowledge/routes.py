@@ -18,7 +18,6 @@ from porch.deps import SessionDep, StateDep
 from porch.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from porch.knowledge import documents, service
 from porch.knowledge import rules as rules_service
-from porch.knowledge.fetch.ssrf import BlockedURL, check_resolves_public, check_url
 from porch.knowledge.schemas import (
     ContextRuleIn,
     ContextRuleList,
@@ -37,6 +36,7 @@ from porch.knowledge.schemas import (
     UrlSourceIn,
 )
 from porch.models import Source
+from porch.security.ssrf import BlockedURL, check_resolves_public, check_url
 from porch.state import State
 from porch.widgets import service as widgets
 

@@ -18,9 +18,9 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from porch.knowledge.fetch.ssrf import BlockedURL, SafeResolver, check_url, describe
 from porch.models import Webhook, WebhookDelivery
 from porch.models.base import utcnow
+from porch.security.ssrf import BlockedURL, SafeResolver, check_url, describe
 from porch.settings import Settings
 from porch.webhooks import signing
 from porch.webhooks.secrets_box import SecretBox

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.db import after_commit
 from porch.errors import BadRequest, Conflict, NotFound
-from porch.knowledge.fetch.ssrf import BlockedURL, check_resolves_public, check_url
 from porch.models import Webhook, WebhookDelivery
 from porch.pubsub import PubSub
+from porch.security.ssrf import BlockedURL, check_resolves_public, check_url
 from porch.settings import Settings
 from porch.webhooks import signing
 from porch.webhooks.schemas import DeliveryOut, WebhookIn, WebhookOut, WebhookPatch

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from porch.knowledge.fetch.ssrf import BlockedURL, PrivateAddress, SafeResolver, check_url
+from porch.security.ssrf import BlockedURL, PrivateAddress, SafeResolver, check_url
 from porch.settings import Settings
 
 MAX_REDIRECTS = 5
