@@ -13,6 +13,7 @@ from porch.audit.schemas import AuditActor, AuditEventOut, AuditPage
 from porch.deps import SessionDep
 from porch.errors import BadRequest
 from porch.models import AuditEvent
+from porch.schemas import Line
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -45,7 +46,7 @@ def parse_cursor(cursor: str | None) -> uuid.UUID | None:
 async def audit_log(
     owner: AdminScope,
     session: SessionDep,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[Line | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=service.PAGE_MAX)] = service.PAGE_DEFAULT,
 ) -> AuditPage:
     """Who changed what in this workspace, and when."""

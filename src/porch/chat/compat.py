@@ -25,6 +25,7 @@ from porch.chat.events import SSE_HEADERS, Done, Failed, Started, sse
 from porch.chat.routes import client_ip, message_out
 from porch.deps import StateDep
 from porch.errors import NotFound, Unavailable
+from porch.schemas import Line, Text
 from porch.state import State
 from porch.widgets import service as widgets
 
@@ -52,8 +53,8 @@ class LegacyPaths:
 class CompatMessage(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    message: str = Field(min_length=1, max_length=4000)
-    session_id: str | None = Field(default=None, alias="sessionId", max_length=200)
+    message: Text = Field(min_length=1, max_length=4000)
+    session_id: Line | None = Field(default=None, alias="sessionId", max_length=200)
     widget_id: uuid.UUID | None = Field(default=None, alias="widgetId")
     agent_id: uuid.UUID | None = Field(default=None, alias="agentId")
 

@@ -25,6 +25,7 @@ from porch.chat.schemas import VisitorUser
 from porch.deps import StateDep
 from porch.errors import Forbidden, NotFound, Unauthorized
 from porch.models.base import utcnow
+from porch.schemas import Line
 from porch.state import State
 from porch.widgets.cache import WidgetConfig
 
@@ -96,8 +97,8 @@ async def past_conversations(
     widget_id: uuid.UUID,
     request: Request,
     state: StateDep,
-    x_porch_user_id: Annotated[str | None, Header(max_length=200)] = None,
-    x_porch_user_hash: Annotated[str | None, Header(max_length=128)] = None,
+    x_porch_user_id: Annotated[Line | None, Header(max_length=200)] = None,
+    x_porch_user_hash: Annotated[Line | None, Header(max_length=128)] = None,
 ) -> PastConversations:
     """A verified visitor's conversations with this widget, newest first."""
     widget = await widget_for_visitor(state, request, widget_id)

@@ -24,6 +24,7 @@ from porch.dashboard import charts, render
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep, StateDep
 from porch.errors import BadRequest, NotFound
+from porch.schemas import check_day, clean_line
 from porch.settings import Settings
 from porch.usage import service as usage_service
 from porch.webhooks import service as webhooks
@@ -49,8 +50,9 @@ def _id(raw: str, what: str = "page") -> uuid.UUID:
 
 
 def _day(raw: str | None) -> date | None:
+    """A day from a filter form; anything else (a bad date, one out of range) is no filter."""
     try:
-        return date.fromisoformat(raw) if raw else None
+        return check_day(date.fromisoformat(raw)) if raw else None
     except ValueError:
         return None
 
@@ -135,7 +137,7 @@ async def inbox_page(
         rating=rating if rating in RATINGS else None,
         date_from=_day(query.get("from")),
         date_to=_day(query.get("to")),
-        q=(query.get("q") or "").strip()[:200] or None,
+        q=clean_line(query.get("q") or "").strip()[:200] or None,
     )
     cursor = query.get("cursor") or None
     page = await inbox.list_conversations(

@@ -36,6 +36,7 @@ from porch.knowledge.schemas import (
     UrlSourceIn,
 )
 from porch.models import Source
+from porch.schemas import Line, check_line, clean_line
 from porch.security.ssrf import BlockedURL, check_resolves_public, check_url
 from porch.state import State
 from porch.widgets import service as widgets
@@ -119,7 +120,9 @@ async def _upload(
         raise PayloadTooLarge(f"The file is larger than {limit} bytes.", code="file_too_large")
     if not data:
         raise BadRequest("The file is empty.", code="empty_file")
-    filename = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:300]
+    # A label only, never a path; control characters in it are dropped, not refused.
+    name = clean_line((upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1])
+    filename = name[:300] or "upload"
     try:
         kind = documents.sniff(data, filename)
     except documents.DocumentTooLarge as exc:
@@ -127,6 +130,11 @@ async def _upload(
     except documents.UnsupportedDocument as exc:
         raise UnsupportedMediaType(str(exc), code="unsupported_file_type") from None
     title = form.get("title")
+    if isinstance(title, str):
+        try:
+            check_line(title)
+        except ValueError as exc:
+            raise BadRequest(f"title: {exc}", code="validation_error") from None
     return await service.add_file(
         session,
         owner.workspace_id,
@@ -266,11 +274,11 @@ async def search(
     owner: AdminScope,
     session: SessionDep,
     state: StateDep,
-    q: Annotated[str, Query(min_length=1, max_length=1000)],
+    q: Annotated[Line, Query(min_length=1, max_length=1000)],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     source_id: Annotated[list[uuid.UUID] | None, Query(max_length=100)] = None,
-    url_prefix: Annotated[str | None, Query(max_length=2048)] = None,
-    page_url: Annotated[str | None, Query(max_length=2048)] = None,
+    url_prefix: Annotated[Line | None, Query(max_length=2048)] = None,
+    page_url: Annotated[Line | None, Query(max_length=2048)] = None,
 ) -> SearchOut:
     """Retrieval exactly as the assistant sees it (the same function, threshold included)."""
     await widgets.get(session, owner.workspace_id, widget_id)
