@@ -18,11 +18,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from porch import __version__
 from porch.accounts import tokens
-from porch.chat import pipeline, service
+from porch.chat import intake, pipeline, service
 from porch.chat import repository as repo
 from porch.chat.dependencies import Visitor, visitor_for, widget_for_visitor
 from porch.chat.events import SSE_HEADERS, Done, Failed, Started, sse
 from porch.chat.routes import client_ip, message_out
+from porch.chat.schemas import ConversationIn
 from porch.deps import StateDep
 from porch.errors import NotFound, Unavailable
 from porch.schemas import Line, Text
@@ -82,18 +83,10 @@ async def _visitor(state: State, request: Request, body: CompatMessage) -> tuple
     widget = await widget_for_visitor(
         state, request, await _widget_id(state, body.widget_id or body.agent_id)
     )
-    async with state.engine.begin() as conn:
-        started = await service.start_conversation(
-            conn,
-            widget,
-            page_url=None,
-            page_title=None,
-            locale=None,
-            user_id=None,
-            user_name=None,
-            user_email=None,
-            client_ip=client_ip(request),
-        )
+    # The same door as the widget's: per-IP limit, identity requirement, inbox event.
+    started = await intake.open_conversation(
+        state, widget, ConversationIn(), client_ip=client_ip(request)
+    )
     visitor = await visitor_for(state, request, started.conversation_id, started.visitor_token)
     return visitor, started.visitor_token
 

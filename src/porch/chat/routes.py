@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from porch.chat import identity, live, pipeline, service
+from porch.chat import intake, live, pipeline, service
 from porch.chat import repository as repo
 from porch.chat.dependencies import CurrentVisitor, VisitorBearer, visitor_for, widget_for_visitor
 from porch.chat.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, sse
@@ -29,7 +29,6 @@ from porch.chat.schemas import (
 )
 from porch.deps import StateDep
 from porch.errors import NotFound, Unavailable
-from porch.limits.rules import Rule
 from porch.state import State
 
 router = APIRouter(prefix="/api/v1", tags=["visitor"])
@@ -66,28 +65,7 @@ async def start_conversation(
     state: StateDep,
 ) -> ConversationCreated:
     widget = await widget_for_visitor(state, request, widget_id)
-    ip = client_ip(request)
-    per_ip = (
-        widget.limits.get("conversations_per_ip_per_hour")
-        or state.settings.default_conversations_per_ip_per_hour
-    )
-    await state.limits.check([(Rule("ip.conversations", per_ip, "hour"), f"{widget.id}:{ip}")])
-    user = body.user
-    verified = identity.verify(state, widget, user)
-    async with state.engine.begin() as conn:
-        started = await service.start_conversation(
-            conn,
-            widget,
-            page_url=body.page_url,
-            page_title=body.page_title,
-            locale=body.locale,
-            user_id=user.id if user else None,
-            user_name=user.name if user else None,
-            user_email=user.email if user else None,
-            client_ip=ip,
-            user_verified=verified,
-        )
-    await live.conversation_started(state, widget.id, started, body)
+    started = await intake.open_conversation(state, widget, body, client_ip=client_ip(request))
     return ConversationCreated(
         conversation_id=started.conversation_id,
         visitor_token=started.visitor_token,
