@@ -22,6 +22,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from porch.errors import BadRequest
+
 # C0 controls and DEL, except tab, LF and CR; and lone surrogates, which cannot be encoded.
 _TEXT_REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LINE_REFUSED = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
@@ -79,3 +81,13 @@ def check_day(value: date) -> date:
 
 
 Day = Annotated[date, AfterValidator(check_day)]
+
+
+def check_days(first: date | None, last: date | None) -> None:
+    """A date filter's range, for services that are also called without the query types:
+    400 `invalid_range` for a day out of bounds or `from` after `to`."""
+    for day in (first, last):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise BadRequest(f"Days run from {FIRST_DAY} to {LAST_DAY}.", code="invalid_range")
+    if first is not None and last is not None and first > last:
+        raise BadRequest("`from` is after `to`.", code="invalid_range")

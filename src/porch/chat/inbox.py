@@ -34,6 +34,7 @@ from porch.models import Conversation, Message, User
 from porch.models.base import utcnow
 from porch.realtime import events as ev
 from porch.realtime.hub import Realtime
+from porch.schemas import check_days
 from porch.widgets import service as widgets
 
 PAGE_DEFAULT = 25
@@ -140,6 +141,7 @@ async def list_conversations(
     limit: int = PAGE_DEFAULT,
 ) -> InboxPage:
     """One page of a widget's conversations, most recently active first."""
+    check_days(filters.date_from, filters.date_to)
     await widgets.get(session, workspace_id, widget_id)
     c = Conversation
     last = aliased(Message)

@@ -132,11 +132,13 @@ async def inbox_page(
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
     query = request.query_params
     status, rating = query.get("status") or None, query.get("rating") or None
+    first, last = _day(query.get("from")), _day(query.get("to"))
+    problem = "“From” is after “To”." if first and last and first > last else None
     filters = inbox.InboxFilter(
         status=status if status in STATUSES else None,
         rating=rating if rating in RATINGS else None,
-        date_from=_day(query.get("from")),
-        date_to=_day(query.get("to")),
+        date_from=None if problem else first,
+        date_to=None if problem else last,
         q=clean_line(query.get("q") or "").strip()[:200] or None,
     )
     cursor = query.get("cursor") or None
@@ -161,6 +163,7 @@ async def inbox_page(
         filters=kept,
         filtered=bool(active),
         paged=bool(cursor),
+        problem=problem,
         older_query=older,
         newest_query=urlencode(active),
         statuses=STATUSES,
