@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from porch.schemas import Line, Text
 
@@ -17,7 +24,7 @@ ProviderName = Literal["extractive", "openai", "anthropic"]
 Position = Literal["bottom-right", "bottom-left"]
 # Every string a request may carry has a bound (tests/security/test_input_limits.py).
 Question = Annotated[Line, Field(max_length=200)]
-OriginText = Annotated[Line, Field(max_length=300)]
+OriginText = Annotated[Line, Field(max_length=300), AfterValidator(lambda v: _origin(v))]
 
 
 class Strict(BaseModel):
@@ -120,21 +127,41 @@ class Handoff(Strict):
     offline_message: Text = Field(default="", max_length=1000)
 
 
+# scheme://host[:port] and nothing else: a DNS name, a dotted IPv4 address or a bracketed
+# IPv6 one. These strings end up in CORS and CSP headers, where a ";" or a space would add
+# a directive of the owner's choosing.
+_ORIGIN = re.compile(
+    r"^(?P<scheme>https?)://"
+    r"(?P<host>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"|\[[0-9a-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?/?$"
+)
+
+
 def _origin(value: str) -> str:
+    """The origin, normalised (lower case, no trailing slash, no default port); ValueError
+    naming the entry for anything else."""
     if value == "*":
         return value
-    parts = urlsplit(value)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or parts.username
-    ):
-        raise ValueError(f"{value!r} is not an origin like https://shop.example")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    found = _ORIGIN.match(value.strip().lower())
+    port = int(found["port"]) if found and found["port"] else None
+    if not found or (port is not None and not 0 < port < 65536) or not _host_ok(found["host"]):
+        raise ValueError(
+            f"{value!r} is not an origin: use scheme://host[:port] only, like "
+            "https://shop.example or http://localhost:3000, or \"*\""
+        )
+    default = {"http": 80, "https": 443}[found["scheme"]]
+    shown = f":{port}" if port is not None and port != default else ""
+    return f"{found['scheme']}://{found['host']}{shown}"
+
+
+def _host_ok(host: str) -> bool:
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+    return len(host) <= 253
 
 
 class WidgetFields(Strict):
@@ -166,7 +193,7 @@ class WidgetFields(Strict):
     def _origins(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        origins = list(dict.fromkeys(_origin(v.strip()) for v in value))
+        origins = list(dict.fromkeys(value))
         if "*" in origins and len(origins) > 1:
             raise ValueError('"*" allows every origin; list origins or use ["*"] alone')
         return origins
