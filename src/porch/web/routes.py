@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.responses import HTMLResponse
 
+from porch.errors import NotFound
 from porch.state import State
 from porch.web import assets, pages
 from porch.widgets.service import default_widget_id
@@ -54,8 +55,16 @@ async def chat_page(widget_id: str, request: Request) -> Response:
 
 @router.get("/demo", response_class=HTMLResponse)
 async def demo(request: Request) -> Response:
-    """A pretend product site embedding the first widget, to try the chat end to end."""
-    async with _state(request).sessionmaker() as session:
+    """A pretend product site embedding the first widget, to try the chat end to end.
+
+    Off in production unless PORCH_DEMO_PAGE turns it on: it shows the oldest widget to
+    anyone who asks."""
+    state = _state(request)
+    if not state.settings.demo_enabled:
+        raise NotFound(
+            "The demo page is off in production; PORCH_DEMO_PAGE=true turns it on.",
+            code="demo_off",
+        )
+    async with state.sessionmaker() as session:
         wid = await default_widget_id(session)
-    base_url = str(request.base_url).rstrip("/")
-    return pages.demo_page(wid, base_url, _root(request))
+    return pages.demo_page(wid, state.settings.public_url, _root(request))
