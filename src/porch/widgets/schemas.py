@@ -148,7 +148,7 @@ def _origin(value: str) -> str:
     if not found or (port is not None and not 0 < port < 65536) or not _host_ok(found["host"]):
         raise ValueError(
             f"{value!r} is not an origin: use scheme://host[:port] only, like "
-            "https://shop.example or http://localhost:3000, or \"*\""
+            'https://shop.example or http://localhost:3000, or "*"'
         )
     default = {"http": 80, "https": 443}[found["scheme"]]
     shown = f":{port}" if port is not None and port != default else ""
