@@ -124,6 +124,13 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+async def ops_get(app: FastAPI, path: str) -> httpx.Response:
+    """GET /status or /metrics from this machine: they answer loopback only by default."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40002))
+    async with httpx.AsyncClient(transport=transport, base_url="http://porch.test") as local:
+        return await local.get(path)
+
+
 @dataclass
 class OwnerClient:
     """An httpx client signed in as an owner, sending the CSRF header on writes."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from porch import __version__
 from porch.accounts.routes import router as accounts_router
@@ -56,13 +57,29 @@ async def _origin_allowed(
 
 class Porch(FastAPI):
     """FastAPI, with visitors' conversation sockets served before the middleware stack:
-    a socket keeps every layer it passed through on its stack while it is open."""
+    a socket keeps every layer it passed through on its stack while it is open.
 
-    def __init__(self, **kwargs: Any) -> None:
+    X-Forwarded-For and X-Forwarded-Proto are believed only from PORCH_TRUSTED_PROXIES
+    (none by default), before anything reads the client's address: per-IP limits, the
+    audit log and the loopback check on /metrics see the real peer otherwise."""
+
+    def __init__(self, *, trusted_proxies: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sockets = ConversationSockets(lambda: getattr(self.state, "porch", None))
+        # uvicorn's middleware, typed for uvicorn's own scope types.
+        self.proxies: ASGIApp | None = (
+            cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, self._serve), trusted_proxies))
+            if trusted_proxies
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.proxies is not None:
+            await self.proxies(scope, receive, send)
+        else:
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         socket = self.sockets.match(scope, receive, send)
         if socket is not None:
             await socket
@@ -74,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     porch_logging.configure(settings.log_level, settings.log_json)
     app = Porch(
+        trusted_proxies=settings.trusted_proxies,
         title="porch",
         version=__version__,
         lifespan=lifespan,

@@ -80,9 +80,14 @@ def serve(
     if demo:
         os.environ.setdefault("PORCH_PUBLIC_URL", base)
         email, password, widget_id = asyncio.run(_seed_demo(settings))
+        page = (
+            f"{base}/demo"
+            if _settings().demo_enabled
+            else "off in production (PORCH_DEMO_PAGE=true turns it on)"
+        )
         typer.echo(
             f"\n  porch is running at {base}\n"
-            f"  demo page:  {base}/demo\n"
+            f"  demo page:  {page}\n"
             f"  dashboard:  {base}/app/   (sign in as {email} / {password})\n"
             f"  widget:     {base}/w/{widget_id}\n"
             f"  API docs:   {base}/docs\n"
@@ -108,7 +113,9 @@ def serve(
         # pings would double that work and keep two timers per socket.
         ws_ping_interval=None,
         ws_ping_timeout=None,
-        proxy_headers=True,
+        # X-Forwarded-For is believed only from PORCH_TRUSTED_PROXIES, by the app itself
+        # (porch.app.Porch): uvicorn's own default trusts anything on this machine.
+        proxy_headers=False,
         server_header=False,
         log_level="warning",
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 1,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +55,19 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Public base URL used in embed snippets, e.g. https://chat.example.com.
     public_url: str = "http://127.0.0.1:8000"
+    # development or production. A PORCH_PUBLIC_URL that is not a loopback address counts as
+    # production too: then the /demo page is off unless PORCH_DEMO_PAGE turns it on.
+    env: Literal["development", "production"] = "development"
+    # The /demo page (a pretend product site embedding the oldest widget); unset: on in
+    # development, off in production.
+    demo_page: bool | None = None
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto porch believes: addresses
+    # or networks, comma-separated (10.0.0.5, 10.1.0.0/16), or * for any. Unset: none, so the
+    # connecting address is the client's, for per-IP limits and the audit log alike.
+    trusted_proxies: str = ""
+    # Bearer token that opens /metrics and /status from anywhere. Unset: they answer only
+    # requests from this machine (loopback) that came through no proxy. Never logged.
+    ops_token: SecretStr | None = None
     # Whether anyone may sign up once the first owner exists.
     allow_signup: bool = False
     # Default answerer for widgets that name none: extractive, openai or anthropic.
@@ -226,6 +241,19 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        entries = [item.strip() for item in value.split(",") if item.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address, a network or *") from None
+        return ",".join(entries)
+
     @model_validator(mode="after")
     def _provider_ready(self) -> Settings:
         if self.llm_provider != "extractive" and not self.llm_model:
@@ -255,6 +283,23 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        """PORCH_ENV=production, or a public URL other people can reach (not loopback)."""
+        if self.env == "production":
+            return True
+        host = (urlsplit(self.public_url).hostname or "").lower()
+        if host == "localhost" or host.endswith(".localhost"):
+            return False
+        try:
+            return not ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return True  # a name: someone else's to reach
+
+    @property
+    def demo_enabled(self) -> bool:
+        return self.demo_page if self.demo_page is not None else not self.is_production
 
     @property
     def secure_cookies(self) -> bool:

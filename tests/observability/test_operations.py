@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from tests.conftest import BOTH, VisitorSession
+from tests.conftest import BOTH, VisitorSession, ops_get
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
 
@@ -20,8 +21,8 @@ async def test_liveness_and_readiness(client: httpx.AsyncClient) -> None:
         assert resp.json()["checks"]["database"] == "ok"
 
 
-async def test_status_shows_versions_and_breakers(client: httpx.AsyncClient) -> None:
-    body = (await client.get("/status")).json()
+async def test_status_shows_versions_and_breakers(app: FastAPI) -> None:
+    body = (await ops_get(app, "/status")).json()
     assert body["status"] == "ready" and body["version"]
     assert body["uptime_seconds"] >= 0 and isinstance(body["breakers"], list)
 
@@ -45,14 +46,14 @@ async def test_unknown_route_and_method_in_error_shape(client: httpx.AsyncClient
 
 
 async def test_metrics_count_requests_and_replies(
-    client: httpx.AsyncClient, visitor: VisitorSession
+    client: httpx.AsyncClient, visitor: VisitorSession, app: FastAPI
 ) -> None:
     await client.post(
         f"/api/v1/conversations/{visitor.conversation_id}/messages",
         json={"content": "Pro plan price?"},
         headers=visitor.auth,
     )
-    text = (await client.get("/metrics")).text
+    text = (await ops_get(app, "/metrics")).text
     assert (
         'porch_http_requests_total{method="POST",route="/api/v1/conversations/'
         '{conversation_id}/messages",status="200"} 1.0' in text

@@ -13,7 +13,15 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from porch.settings import Settings
-from tests.conftest import BOTH, OwnerClient, make_widget, parse_sse, signup, start_conversation
+from tests.conftest import (
+    BOTH,
+    OwnerClient,
+    make_widget,
+    ops_get,
+    parse_sse,
+    signup,
+    start_conversation,
+)
 from tests.fakes import OpenAIFake
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
@@ -191,7 +199,7 @@ async def test_warning_fires_once_then_exhaustion_once(
     ours = [(e["kind"], e["used"]) for e in events if e["widget_id"] == w["id"]]
     assert ours == [("warning", 3), ("exhausted", 6)]
     assert {e["budget"] for e in events} == {"messages_per_day"}
-    metrics = (await client.get("/metrics")).text
+    metrics = (await ops_get(app, "/metrics")).text
     assert (
         'porch_budget_events_total{budget="messages_per_day",kind="warning",scope="widget"} 1.0'
         in metrics

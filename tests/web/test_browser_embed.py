@@ -219,3 +219,20 @@ def test_demo_page(page: Page) -> None:
         shot(page, "08-demo")
     finally:
         srv.stop()
+
+
+def test_a_host_title_with_control_characters_still_chats(
+    page: Page, site_owner: Owner, host: HostPage
+) -> None:
+    """The API refuses control characters in page_title; the chat sends the host page's
+    title as one line, so a site with an odd title still gets its visitors answered."""
+    wid = site_owner.widget()
+    page.add_init_script(
+        "document.addEventListener('DOMContentLoaded', () => "
+        "{ document.title = 'Plans\\u0007and\\u0000prices'; })"
+    )
+    chat = open_widget(page, host.url(wid))
+    ask(chat, "What does Pro cost?")
+    expect(last_answer(chat)).to_contain_text("$12")
+    listed = site_owner.http.get(f"/api/v1/widgets/{wid}/conversations").json()
+    assert listed["conversations"][0]["page_title"] == "Plans and prices"

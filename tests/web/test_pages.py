@@ -198,7 +198,9 @@ async def test_demo_embeds_first_widget(owner: OwnerClient, client: httpx.AsyncC
     await make_widget(owner, name="Second")
     page = (await client.get("/demo")).text
     tag = (
-        f'<script src="http://porch.test/widget.js" data-widget-id="{first["id"]}" async></script>'
+        # From PORCH_PUBLIC_URL (the default here), not from the request's Host.
+        f'<script src="http://127.0.0.1:8000/widget.js" data-widget-id="{first["id"]}" async>'
+        "</script>"
     )
     assert tag in page
     assert "Acme Cloud" in page

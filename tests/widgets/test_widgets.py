@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import BOTH, OwnerClient, make_widget, signup
+from tests.conftest import BOTH, OwnerClient, make_widget, ops_get, signup
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
 
@@ -157,7 +157,7 @@ async def test_cached_public_config_served_alike_by_the_fast_path(
     assert warm.headers["access-control-allow-origin"] == "https://shop.example"
     head = await client.head(url)
     assert head.status_code == 200 and head.content == b""
-    metrics = (await client.get("/metrics")).text
+    metrics = (await ops_get(app, "/metrics")).text
     assert 'route="/api/v1/widgets/{widget_id}/public",status="200"} 2.0' in metrics
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from porch.accounts.roles import Role
+from porch.schemas import Line, Text
 
 
 def _email(value: str) -> str:
@@ -21,8 +22,8 @@ def _email(value: str) -> str:
 class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=256)
+    email: Line = Field(min_length=3, max_length=320)
+    password: Text = Field(min_length=1, max_length=256)
 
     @field_validator("email")
     @classmethod
@@ -31,9 +32,9 @@ class Credentials(BaseModel):
 
 
 class SignupIn(Credentials):
-    password: str = Field(min_length=8, max_length=256)
-    workspace_name: str | None = Field(default=None, max_length=120)
-    invitation_token: str | None = Field(
+    password: Text = Field(min_length=8, max_length=256)
+    workspace_name: Line | None = Field(default=None, max_length=120)
+    invitation_token: Line | None = Field(
         default=None,
         max_length=200,
         description="Join the inviting workspace instead of creating one; works when sign-up "
@@ -61,7 +62,7 @@ class SessionOut(BaseModel):
 class ApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="API key", min_length=1, max_length=120)
+    name: Line = Field(default="API key", min_length=1, max_length=120)
     role: Role = Field(default=Role.admin, description="At most your own role.")
 
 
@@ -89,7 +90,7 @@ class ApiKeyList(BaseModel):
 class WorkspaceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Line = Field(min_length=1, max_length=120)
 
     @field_validator("name")
     @classmethod
@@ -132,7 +133,7 @@ class InvitationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role = Role.agent
-    email: str | None = Field(
+    email: Line | None = Field(
         default=None, min_length=3, max_length=320, description="Only this address may accept."
     )
 
@@ -162,4 +163,4 @@ class InvitationList(BaseModel):
 class AcceptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=200)
+    token: Line = Field(min_length=1, max_length=200)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,11 +13,12 @@ from porch.analytics import export, service
 from porch.analytics.schemas import AnalyticsOut
 from porch.deps import SessionDep, SessionmakerDep
 from porch.knowledge.search.dependencies import RetrieverDep
+from porch.schemas import Day
 from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
-FirstDay = Annotated[date | None, Query(alias="from", description="First UTC day")]
-LastDay = Annotated[date | None, Query(alias="to", description="Last UTC day")]
+FirstDay = Annotated[Day | None, Query(alias="from", description="First UTC day")]
+LastDay = Annotated[Day | None, Query(alias="to", description="Last UTC day")]
 
 
 @router.get("/widgets/{widget_id}/analytics", response_model=AnalyticsOut)

@@ -23,6 +23,7 @@ from porch.embeddings.base import Embedder
 from porch.errors import BadRequest
 from porch.models import Conversation, Message
 from porch.models.base import utcnow
+from porch.schemas import FIRST_DAY, check_days
 from porch.widgets import service as widgets
 
 DEFAULT_DAYS = 30
@@ -54,10 +55,10 @@ class DayRange:
 
 def day_range(date_from: date | None, date_to: date | None, today: date | None = None) -> DayRange:
     """The asked range; `to` defaults to today (UTC), `from` to 30 days before `to`."""
+    check_days(date_from, date_to)
     last = date_to or today or utcnow().date()
-    first = date_from or last - timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        raise BadRequest("`from` is after `to`.", code="invalid_range")
+    first = date_from or max(FIRST_DAY, last - timedelta(days=DEFAULT_DAYS - 1))
+    check_days(first, last)  # `from` alone may be after today
     if (last - first).days + 1 > MAX_DAYS:
         raise BadRequest(f"Ask for at most {MAX_DAYS} days at once.", code="range_too_long")
     return DayRange(first, last)

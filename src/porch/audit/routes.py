@@ -11,6 +11,7 @@ from porch.audit import service
 from porch.audit.schemas import AuditActor, AuditEventOut, AuditPage
 from porch.deps import SessionDep
 from porch.models import AuditEvent
+from porch.schemas import Line
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -34,7 +35,7 @@ def event_out(e: AuditEvent) -> AuditEventOut:
 async def audit_log(
     owner: AdminScope,
     session: SessionDep,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[Line | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=service.PAGE_MAX)] = service.PAGE_DEFAULT,
 ) -> AuditPage:
     """Who changed what in this workspace, and when."""

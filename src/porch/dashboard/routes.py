@@ -28,6 +28,7 @@ from porch.deps import SessionDep, SettingsDep
 from porch.embeddings.base import Embedder
 from porch.errors import BadRequest, NotFound
 from porch.knowledge.search.dependencies import RetrieverDep
+from porch.schemas import check_day, clean_line
 from porch.settings import Settings
 from porch.usage import service as usage_service
 from porch.webhooks import service as webhooks
@@ -53,8 +54,9 @@ def _id(raw: str, what: str = "page") -> uuid.UUID:
 
 
 def _day(raw: str | None) -> date | None:
+    """A day from a filter form; anything else (a bad date, one out of range) is no filter."""
     try:
-        return date.fromisoformat(raw) if raw else None
+        return check_day(date.fromisoformat(raw)) if raw else None
     except ValueError:
         return None
 
@@ -129,27 +131,33 @@ async def inbox_page(
     widget_id: str, request: Request, owner: PageAgent, session: SessionDep
 ) -> Response:
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, _id(widget_id)))
-    filters, cursor = _inbox_filters(request), request.query_params.get("cursor") or None
+    (filters, problem), cursor = _inbox_filters(request), request.query_params.get("cursor")
     page = await inbox.list_conversations(
-        session, owner.workspace_id, widget.id, filters, cursor=cursor
+        session, owner.workspace_id, widget.id, filters, cursor=cursor or None
     )
-    view = _inbox_view(filters, page, cursor)
+    view = _inbox_view(filters, page, cursor, problem)
     return render.render(request, "inbox.html", owner=owner, widget=widget, page=page, **view)
 
 
-def _inbox_filters(request: Request) -> inbox.InboxFilter:
+def _inbox_filters(request: Request) -> tuple[inbox.InboxFilter, str | None]:
+    """The filters the query asks for, and what is wrong with them (shown above the list)."""
     query = request.query_params
     status, rating = query.get("status") or None, query.get("rating") or None
-    return inbox.InboxFilter(
+    first, last = _day(query.get("from")), _day(query.get("to"))
+    problem = "“From” is after “To”." if first and last and first > last else None
+    filters = inbox.InboxFilter(
         status=status if status in STATUSES else None,
         rating=rating if rating in RATINGS else None,
-        date_from=_day(query.get("from")),
-        date_to=_day(query.get("to")),
-        q=(query.get("q") or "").strip()[:200] or None,
+        date_from=None if problem else first,
+        date_to=None if problem else last,
+        q=clean_line(query.get("q") or "").strip()[:200] or None,
     )
+    return filters, problem
 
 
-def _inbox_view(filters: inbox.InboxFilter, page: InboxPage, cursor: str | None) -> dict[str, Any]:
+def _inbox_view(
+    filters: inbox.InboxFilter, page: InboxPage, cursor: str | None, problem: str | None
+) -> dict[str, Any]:
     """The filters as the form shows them, and the links to older and newest pages."""
     kept = {
         "status": filters.status or "",
@@ -164,6 +172,7 @@ def _inbox_view(filters: inbox.InboxFilter, page: InboxPage, cursor: str | None)
         "filters": kept,
         "filtered": bool(active),
         "paged": bool(cursor),
+        "problem": problem,
         "older_query": older,
         "newest_query": urlencode(active),
         "statuses": STATUSES,

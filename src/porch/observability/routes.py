@@ -1,24 +1,69 @@
-"""Liveness, readiness, status and Prometheus metrics."""
+"""Liveness, readiness, status and Prometheus metrics.
+
+/health, /live and /ready are public: load balancers and orchestrators call them, and they
+say only "up" or "not". /status and /metrics tell versions, the model in use, breaker
+states, queue depths and traffic by route: with PORCH_OPS_TOKEN set they need it as a
+Bearer token, otherwise they answer only requests from this machine that came through no
+proxy (docs/security.md).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import time
 from collections.abc import Collection, Sequence
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
 from porch import __version__
+from porch.deps import SettingsDep
+from porch.errors import Forbidden, Unauthorized
 from porch.jobs.queue import Jobs
 from porch.observability.metrics import Metrics
 from porch.settings import Settings
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT = 2.0
+# A request that carries one of these came through a proxy, whatever its peer address.
+_FORWARDED = frozenset({b"x-forwarded-for", b"forwarded", b"x-real-ip"})
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def ops_access(request: Request, settings: SettingsDep) -> None:
+    """Who may read /status and /metrics: the PORCH_OPS_TOKEN bearer, or this machine."""
+    token = settings.ops_token
+    if token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        expected = token.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
+            raise Unauthorized(
+                "Send PORCH_OPS_TOKEN as a Bearer token.",
+                code="ops_token_required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return
+    proxied = any(name in _FORWARDED for name, _ in request.scope["headers"])
+    if proxied or not _loopback(request.client.host if request.client else ""):
+        raise Forbidden(
+            "This answers requests from this machine only; set PORCH_OPS_TOKEN to read it "
+            "from elsewhere.",
+            code="ops_local_only",
+        )
+
+
+OpsOnly = [Depends(ops_access)]
 
 
 class _Breaker(Protocol):
@@ -120,7 +165,7 @@ async def ready(state: StateDep, response: Response) -> dict[str, Any]:
     return body
 
 
-@router.get("/status")
+@router.get("/status", dependencies=OpsOnly)
 async def status(state: StateDep, response: Response) -> dict[str, Any]:
     """Readiness, versions, uptime and the circuit breakers."""
     ok, body = await readiness(state)
@@ -161,7 +206,7 @@ async def _queue_depth(state: State) -> int | None:
     return depth
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=OpsOnly)
 async def metrics(state: StateDep) -> Response:
     """Prometheus text format."""
     await _queue_depth(state)

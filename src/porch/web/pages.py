@@ -6,6 +6,7 @@ import functools
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -43,18 +44,33 @@ def frame_ancestors(allowed_origins: tuple[str, ...] | list[str]) -> str:
 
 
 def chat_csp(allowed_origins: tuple[str, ...] | list[str]) -> str:
+    return _csp(frame_ancestors(allowed_origins))
+
+
+def demo_csp(public_url: str) -> str:
+    """The chat page's policy, for the demo page: the loader comes from the public URL and
+    frames the chat from there, and nothing else may load, run or frame the demo."""
+    parts = urlsplit(public_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return _csp("'none'", origin if _ORIGIN.match(origin) else "")
+
+
+def _csp(ancestors: str, porch_origin: str = "") -> str:
+    # porch_origin: where porch itself answers, when the page may be served from elsewhere.
+    own = f"'self' {porch_origin}".strip()
     return "; ".join(
         [
-            "default-src 'self'",
-            "script-src 'self'",
+            f"default-src {own}",
+            f"script-src {own}",
             "style-src 'self'",
-            "connect-src 'self'",
+            f"connect-src {own}",
             "img-src 'self' data:",
             "font-src 'self'",
+            f"frame-src {own}",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'none'",
-            f"frame-ancestors {frame_ancestors(allowed_origins)}",
+            f"frame-ancestors {ancestors}",
         ]
     )
 
@@ -112,10 +128,17 @@ def missing_page(root_path: str) -> HTMLResponse:
     )
 
 
-def demo_page(widget_id: uuid.UUID | None, base_url: str, root_path: str) -> HTMLResponse:
-    snippet = f'<script src="{base_url}/widget.js" data-widget-id="{widget_id}" async></script>'
-    html = _render("demo.html", root_path, widget_id=widget_id, base_url=base_url, snippet=snippet)
-    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+def demo_page(widget_id: uuid.UUID | None, public_url: str, root_path: str) -> HTMLResponse:
+    """The demo site, loading the widget from the configured public URL (never from the
+    request's Host header, which the client chooses)."""
+    snippet = f'<script src="{public_url}/widget.js" data-widget-id="{widget_id}" async></script>'
+    html = _render(
+        "demo.html", root_path, widget_id=widget_id, base_url=public_url, snippet=snippet
+    )
+    return HTMLResponse(
+        html,
+        headers={"Content-Security-Policy": demo_csp(public_url), "Cache-Control": "no-cache"},
+    )
 
 
 def parse_widget_id(raw: str) -> uuid.UUID | None:

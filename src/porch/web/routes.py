@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.responses import HTMLResponse
 
-from porch.deps import SessionmakerDep
+from porch.deps import SessionmakerDep, SettingsDep
+from porch.errors import NotFound
 from porch.web import assets, pages
 from porch.widgets.dependencies import WidgetCacheDep
 from porch.widgets.service import default_widget_id
@@ -49,9 +50,16 @@ async def chat_page(widget_id: str, request: Request, cache: WidgetCacheDep) -> 
 
 
 @router.get("/demo", response_class=HTMLResponse)
-async def demo(request: Request, sessionmaker: SessionmakerDep) -> Response:
-    """A pretend product site embedding the first widget, to try the chat end to end."""
+async def demo(request: Request, sessionmaker: SessionmakerDep, settings: SettingsDep) -> Response:
+    """A pretend product site embedding the first widget, to try the chat end to end.
+
+    Off in production unless PORCH_DEMO_PAGE turns it on: it shows the oldest widget to
+    anyone who asks."""
+    if not settings.demo_enabled:
+        raise NotFound(
+            "The demo page is off in production; PORCH_DEMO_PAGE=true turns it on.",
+            code="demo_off",
+        )
     async with sessionmaker() as session:
         wid = await default_widget_id(session)
-    base_url = str(request.base_url).rstrip("/")
-    return pages.demo_page(wid, base_url, _root(request))
+    return pages.demo_page(wid, settings.public_url, _root(request))

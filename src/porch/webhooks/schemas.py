@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from porch.schemas import Line
+
 EventName = Literal[
     "conversation.created",
     "message.created",
@@ -35,9 +37,9 @@ def _http_url(value: str) -> str:
 
 
 class WebhookIn(Strict):
-    url: str = Field(min_length=8, max_length=2048)
+    url: Line = Field(min_length=8, max_length=2048)
     events: list[EventName] = Field(min_length=1, max_length=len(EVENT_NAMES))
-    description: str = Field(default="", max_length=200)
+    description: Line = Field(default="", max_length=200)
 
     _url = field_validator("url")(classmethod(lambda cls, v: _http_url(v)))
 
@@ -48,9 +50,9 @@ class WebhookIn(Strict):
 
 
 class WebhookPatch(Strict):
-    url: str | None = Field(default=None, min_length=8, max_length=2048)
+    url: Line | None = Field(default=None, min_length=8, max_length=2048)
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=len(EVENT_NAMES))
-    description: str | None = Field(default=None, max_length=200)
+    description: Line | None = Field(default=None, max_length=200)
     active: bool | None = None
 
     _url = field_validator("url")(classmethod(lambda cls, v: v if v is None else _http_url(v)))

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from porch.schemas import Line, Text
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 ProviderName = Literal["extractive", "openai", "anthropic"]
 Position = Literal["bottom-right", "bottom-left"]
 # Every string a request may carry has a bound (tests/security/test_input_limits.py).
-Question = Annotated[str, Field(max_length=200)]
-OriginText = Annotated[str, Field(max_length=300)]
+Question = Annotated[Line, Field(max_length=200)]
+OriginText = Annotated[Line, Field(max_length=300), AfterValidator(lambda v: _origin(v))]
 
 
 class Strict(BaseModel):
@@ -26,7 +35,7 @@ class Theme(Strict):
     primary_color: str = Field(default="#2563eb", max_length=7)
     text_color: str = Field(default="#111827", max_length=7)
     background_color: str = Field(default="#ffffff", max_length=7)
-    font_family: str = Field(default="system-ui, sans-serif", max_length=200)
+    font_family: Line = Field(default="system-ui, sans-serif", max_length=200)
     border_radius: int = Field(default=12, ge=0, le=32)
     color_scheme: Literal["light", "dark", "auto"] = "auto"
 
@@ -74,7 +83,9 @@ _CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 class OfficeHours(Strict):
     """When people answer: the days and the hours (start to end) in one time zone."""
 
-    timezone: str = Field(default="UTC", max_length=64, description="IANA name, e.g. Europe/Berlin")
+    timezone: Line = Field(
+        default="UTC", max_length=64, description="IANA name, e.g. Europe/Berlin"
+    )
     days: list[Weekday] = Field(default_factory=lambda: list(WORKDAYS), min_length=1, max_length=7)
     start: str = Field(default="09:00", max_length=5, description="HH:MM, 24-hour clock")
     end: str = Field(default="17:00", max_length=5, description="HH:MM, after start")
@@ -113,45 +124,65 @@ class Handoff(Strict):
     mode: Literal["never", "on_request", "when_unanswered_twice"] = "on_request"
     timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     office_hours: OfficeHours | None = None
-    offline_message: str = Field(default="", max_length=1000)
+    offline_message: Text = Field(default="", max_length=1000)
+
+
+# scheme://host[:port] and nothing else: a DNS name, a dotted IPv4 address or a bracketed
+# IPv6 one. These strings end up in CORS and CSP headers, where a ";" or a space would add
+# a directive of the owner's choosing.
+_ORIGIN = re.compile(
+    r"^(?P<scheme>https?)://"
+    r"(?P<host>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"|\[[0-9a-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?/?$"
+)
 
 
 def _origin(value: str) -> str:
+    """The origin, normalised (lower case, no trailing slash, no default port); ValueError
+    naming the entry for anything else."""
     if value == "*":
         return value
-    parts = urlsplit(value)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or parts.username
-    ):
-        raise ValueError(f"{value!r} is not an origin like https://shop.example")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    found = _ORIGIN.match(value.strip().lower())
+    port = int(found["port"]) if found and found["port"] else None
+    if not found or (port is not None and not 0 < port < 65536) or not _host_ok(found["host"]):
+        raise ValueError(
+            f"{value!r} is not an origin: use scheme://host[:port] only, like "
+            'https://shop.example or http://localhost:3000, or "*"'
+        )
+    default = {"http": 80, "https": 443}[found["scheme"]]
+    shown = f":{port}" if port is not None and port != default else ""
+    return f"{found['scheme']}://{found['host']}{shown}"
+
+
+def _host_ok(host: str) -> bool:
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+    return len(host) <= 253
 
 
 class WidgetFields(Strict):
     """Every field an owner may set; all optional so PATCH can send any subset."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    title: str | None = Field(default=None, min_length=1, max_length=120)
-    subtitle: str | None = Field(default=None, max_length=200)
-    greeting: str | None = Field(default=None, max_length=2000)
+    name: Line | None = Field(default=None, min_length=1, max_length=120)
+    title: Line | None = Field(default=None, min_length=1, max_length=120)
+    subtitle: Line | None = Field(default=None, max_length=200)
+    greeting: Text | None = Field(default=None, max_length=2000)
     theme: Theme | None = None
     position: Position | None = None
     suggested_questions: list[Question] | None = Field(default=None, max_length=8)
     features: Features | None = None
     allowed_origins: list[OriginText] | None = Field(default=None, min_length=1, max_length=50)
-    system_prompt: str | None = Field(default=None, max_length=8000)
+    system_prompt: Text | None = Field(default=None, max_length=8000)
     provider: ProviderName | None = None
-    model: str | None = Field(default=None, max_length=120)
+    model: Line | None = Field(default=None, max_length=120)
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=16, le=8192)
     history_limit: int | None = Field(default=None, ge=0, le=100)
-    fallback_message: str | None = Field(default=None, max_length=2000)
+    fallback_message: Text | None = Field(default=None, max_length=2000)
     limits: Limits | None = None
     # Refuse visitors without a user signed with the identity secret (set one first).
     require_identity: bool | None = None
@@ -162,7 +193,7 @@ class WidgetFields(Strict):
     def _origins(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        origins = list(dict.fromkeys(_origin(v.strip()) for v in value))
+        origins = list(dict.fromkeys(value))
         if "*" in origins and len(origins) > 1:
             raise ValueError('"*" allows every origin; list origins or use ["*"] alone')
         return origins
@@ -176,7 +207,7 @@ class WidgetFields(Strict):
 
 
 class WidgetCreate(WidgetFields):
-    name: str = Field(min_length=1, max_length=120)
+    name: Line = Field(min_length=1, max_length=120)
 
 
 class WidgetOut(BaseModel):

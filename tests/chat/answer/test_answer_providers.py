@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from porch.settings import Settings
-from tests.conftest import BOTH, OwnerClient, VisitorSession, make_widget, parse_sse
+from tests.conftest import BOTH, OwnerClient, VisitorSession, make_widget, ops_get, parse_sse
 from tests.fakes import AnthropicFake, OpenAIFake
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
@@ -157,7 +157,7 @@ async def test_json_mode_failure_is_503_and_question_kept(
 
 
 async def test_breaker_opens_then_answers_without_calling_the_vendor(
-    client: httpx.AsyncClient, visitor: VisitorSession, openai_fake: OpenAIFake
+    client: httpx.AsyncClient, visitor: VisitorSession, openai_fake: OpenAIFake, app: FastAPI
 ) -> None:
     openai_fake.control.script(status=503)
     for _ in range(2):  # two failing replies (each with its retry) open the breaker
@@ -166,11 +166,11 @@ async def test_breaker_opens_then_answers_without_calling_the_vendor(
     resp = await ask(client, visitor, "How much is the Pro plan?", stream=False)
     assert resp.status_code == 200 and resp.json()["message"]["status"] == "fallback"
     assert openai_fake.control.request_count == calls
-    status = (await client.get("/status")).json()
+    status = (await ops_get(app, "/status")).json()
     assert {"provider": "openai", "model": "gpt-4o-mini", "state": "open"}.items() <= status[
         "breakers"
     ][0].items()
-    metrics = (await client.get("/metrics")).text
+    metrics = (await ops_get(app, "/metrics")).text
     assert 'porch_llm_breaker_state{model="gpt-4o-mini",provider="openai"} 2.0' in metrics
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -19,6 +18,7 @@ from porch.chat.inbox.schemas import (
 )
 from porch.deps import SessionDep
 from porch.realtime.dependencies import RealtimeDep
+from porch.schemas import Day, Line
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
 
@@ -30,10 +30,10 @@ async def list_conversations(
     session: SessionDep,
     status: Annotated[ConversationStatus | None, Query()] = None,
     rating: Annotated[Rating | None, Query(description="Has a reply rated up or down")] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in any message")] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
+    q: Annotated[Line | None, Query(max_length=200, description="Text in any message")] = None,
+    cursor: Annotated[Line | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=inbox.PAGE_MAX)] = inbox.PAGE_DEFAULT,
 ) -> InboxPage:
     filters = inbox.InboxFilter(status, rating, date_from, date_to, q)

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from porch.schemas import Text
+
 ConversationStatus = Literal["open", "waiting_for_agent", "agent", "closed"]
 Rating = Literal["up", "down"]
 
@@ -102,7 +104,7 @@ class StatusOut(BaseModel):
 class AgentReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(min_length=1, max_length=4000)
+    content: Text = Field(min_length=1, max_length=4000)
 
     @field_validator("content")
     @classmethod

@@ -34,6 +34,7 @@ from porch.models import Conversation, Message, User
 from porch.models.base import utcnow
 from porch.realtime import events as ev
 from porch.realtime.hub import Realtime
+from porch.schemas import check_day, check_days
 from porch.widgets import service as widgets
 
 PAGE_DEFAULT = 25
@@ -69,10 +70,18 @@ class Cursor:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             stamp, hex_id = orjson.loads(raw)
             at = datetime.fromisoformat(stamp)
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=UTC)
+            # In UTC, and in the days a filter may name: a crafted stamp near year 1 or
+            # 9999 would overflow when the database driver converts it.
+            at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+            check_day(at.date())
             return cls(at, uuid.UUID(hex=hex_id))
-        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
+        except (
+            ValueError,
+            TypeError,
+            OverflowError,
+            binascii.Error,
+            orjson.JSONDecodeError,
+        ) as exc:
             raise BadRequest(
                 "The cursor is not one this API gave out.", code="invalid_cursor"
             ) from exc
@@ -140,6 +149,7 @@ async def list_conversations(
     limit: int = PAGE_DEFAULT,
 ) -> InboxPage:
     """One page of a widget's conversations, most recently active first."""
+    check_days(filters.date_from, filters.date_to)
     await widgets.get(session, workspace_id, widget_id)
     c = Conversation
     last = aliased(Message)

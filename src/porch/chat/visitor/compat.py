@@ -24,10 +24,11 @@ from porch.chat.answer.dependencies import ChatDep
 from porch.chat.answer.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, Started, sse
 from porch.chat.answer.stream import events as reply_events
 from porch.chat.visitor import compat_shapes as shapes
-from porch.chat.visitor import service
+from porch.chat.visitor import intake, service
 from porch.chat.visitor.compat_shapes import CompatMessage
 from porch.chat.visitor.dependencies import Visitor, visitor_for, widget_for_visitor
 from porch.chat.visitor.mapping import client_ip
+from porch.chat.visitor.schemas import ConversationIn
 from porch.conversations import repository as repo
 from porch.errors import NotFound, Unauthorized, Unavailable
 from porch.widgets import service as widgets
@@ -75,19 +76,10 @@ async def _known(state: State, request: Request, session_id: str | None) -> Visi
 
 
 async def _start(state: State, request: Request, widget: WidgetConfig) -> tuple[Visitor, str]:
-    async with state.engine.begin() as conn:
-        started = await service.start_conversation(
-            conn,
-            widget,
-            page_url=None,
-            page_title=None,
-            locale=None,
-            user_id=None,
-            user_name=None,
-            user_email=None,
-            client_ip=client_ip(request),
-            greet=False,  # the client shows its own welcome
-        )
+    # The same door as the widget's: per-IP limit, identity requirement, inbox event.
+    started = await intake.open_conversation(
+        state, widget, ConversationIn(), client_ip=client_ip(request), greet=False
+    )  # the client shows its own welcome
     visitor = await visitor_for(state, request, started.conversation_id, started.visitor_token)
     return visitor, started.visitor_token
 

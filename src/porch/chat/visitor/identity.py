@@ -20,6 +20,7 @@ from porch.chat.answer.dependencies import ChatDep
 from porch.chat.visitor import verified
 from porch.chat.visitor.dependencies import widget_for_visitor
 from porch.chat.visitor.schemas import VisitorUser
+from porch.schemas import Line
 
 router = APIRouter(prefix="/api/v1", tags=["visitor"])
 LIST_MAX = 50
@@ -54,8 +55,8 @@ async def past_conversations(
     widget_id: uuid.UUID,
     request: Request,
     state: ChatDep,
-    x_porch_user_id: Annotated[str | None, Header(max_length=200)] = None,
-    x_porch_user_hash: Annotated[str | None, Header(max_length=128)] = None,
+    x_porch_user_id: Annotated[Line | None, Header(max_length=200)] = None,
+    x_porch_user_hash: Annotated[Line | None, Header(max_length=128)] = None,
 ) -> PastConversations:
     """A verified visitor's conversations with this widget, newest first."""
     widget = await widget_for_visitor(state, request, widget_id)

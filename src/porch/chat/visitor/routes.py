@@ -15,7 +15,7 @@ from porch.chat.answer.dependencies import ChatDep
 from porch.chat.answer.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, sse
 from porch.chat.inbox import agent
 from porch.chat.inbox.schemas import AgentMessageOut
-from porch.chat.visitor import service
+from porch.chat.visitor import intake, service
 from porch.chat.visitor.dependencies import (
     Agent,
     CurrentVisitor,
@@ -57,7 +57,7 @@ async def start_conversation(
     state: ChatDep,
 ) -> ConversationCreated:
     widget = await widget_for_visitor(state, request, widget_id)
-    started = await service.begin(state, widget, body, client_ip(request))
+    started = await intake.open_conversation(state, widget, body, client_ip=client_ip(request))
     return ConversationCreated(
         conversation_id=started.conversation_id,
         visitor_token=started.visitor_token,

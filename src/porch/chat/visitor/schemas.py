@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from porch.schemas import Line, Text
+
 Role = Literal["user", "assistant", "agent", "system"]
 
 
@@ -16,15 +18,15 @@ class Strict(BaseModel):
 
 
 class VisitorUser(Strict):
-    id: str = Field(min_length=1, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    hash: str | None = Field(default=None, max_length=128)
+    id: Line = Field(min_length=1, max_length=200)
+    name: Line | None = Field(default=None, max_length=200)
+    email: Line | None = Field(default=None, max_length=320)
+    hash: Line | None = Field(default=None, max_length=128)
 
 
 class ConversationIn(Strict):
-    page_url: str | None = Field(default=None, max_length=2048)
-    page_title: str | None = Field(default=None, max_length=300)
+    page_url: Line | None = Field(default=None, max_length=2048)
+    page_title: Line | None = Field(default=None, max_length=300)
     locale: str | None = Field(
         default=None, max_length=20, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
     )
@@ -54,15 +56,13 @@ class ConversationCreated(BaseModel):
 
 
 class MessageIn(Strict):
-    content: str = Field(min_length=1, max_length=4000)
+    content: Text = Field(min_length=1, max_length=4000)
 
     @field_validator("content")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("the message is empty")
-        if "\x00" in value:
-            raise ValueError("the message holds a NUL character")
         return value
 
 
@@ -86,11 +86,11 @@ class History(BaseModel):
 
 class FeedbackIn(Strict):
     rating: Literal["up", "down"]
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Text | None = Field(default=None, max_length=2000)
 
 
 class HandoffIn(Strict):
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: Text | None = Field(default=None, max_length=1000)
 
 
 class HandoffOut(BaseModel):

@@ -10,15 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from porch.accounts import tokens
 from porch.chat import handoff
-from porch.chat.answer import live
 from porch.chat.answer.context import State
-from porch.chat.visitor import verified
-from porch.chat.visitor.schemas import ConversationIn
 from porch.conversations import repository as repo
 from porch.conversations.repository import StoredMessage
 from porch.errors import NotFound, Unauthorized, Unprocessable
 from porch.ids import uuid7
-from porch.limits.rules import Rule
 from porch.models.base import utcnow
 from porch.widgets import service as widgets
 from porch.widgets.cache import WidgetConfig
@@ -146,33 +142,6 @@ async def request_handoff(
 ) -> handoff.Requested:
     """Ask for a person (chat/handoff.py); the caller publishes the events once committed."""
     return await handoff.request(conn, conversation, widget, reason=reason)
-
-
-async def begin(state: State, widget: WidgetConfig, body: ConversationIn, ip: str) -> Started:
-    """A visitor opens a conversation: limited per IP, the identity checked, the greeting
-    stored, and agents and webhooks told."""
-    per_ip = (
-        widget.limits.get("conversations_per_ip_per_hour")
-        or state.settings.default_conversations_per_ip_per_hour
-    )
-    await state.limits.check([(Rule("ip.conversations", per_ip, "hour"), f"{widget.id}:{ip}")])
-    user = body.user
-    user_verified = verified.verify(state, widget, user)
-    async with state.engine.begin() as conn:
-        started = await start_conversation(
-            conn,
-            widget,
-            page_url=body.page_url,
-            page_title=body.page_title,
-            locale=body.locale,
-            user_id=user.id if user else None,
-            user_name=user.name if user else None,
-            user_email=user.email if user else None,
-            client_ip=ip,
-            user_verified=user_verified,
-        )
-    await live.conversation_started(state, widget.id, started, body)
-    return started
 
 
 async def widget_or_default(state: State, named: uuid.UUID | None) -> uuid.UUID:

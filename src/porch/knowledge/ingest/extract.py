@@ -13,6 +13,7 @@ from lxml import etree
 
 from porch.knowledge.ingest import structure
 from porch.knowledge.ingest.structure import Block
+from porch.schemas import clean_line, clean_text
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _BLANK_RUN = re.compile(r"\n{3,}")
@@ -27,6 +28,12 @@ class Extracted:
     canonical: str | None = None
     noindex: bool = False
     nofollow: bool = False
+
+    def __post_init__(self) -> None:
+        # A page or document may hold NUL and other control characters; the database would
+        # refuse them (PostgreSQL) and they mean nothing in a passage.
+        self.title = clean_line(self.title)
+        self.text = clean_text(self.text)
 
     @property
     def content_hash(self) -> str:

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from porch.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from porch.knowledge.ingest import documents
 from porch.knowledge.sources.schemas import SitemapSourceIn, SourceIn, TextSourceIn, UrlSourceIn
+from porch.schemas import check_line, clean_line
 
 _SOURCE_IN: TypeAdapter[Any] = TypeAdapter(SourceIn)
 
@@ -94,7 +95,9 @@ async def _upload(request: Request, limit: int) -> Upload:
         raise PayloadTooLarge(f"The file is larger than {limit} bytes.", code="file_too_large")
     if not data:
         raise BadRequest("The file is empty.", code="empty_file")
-    filename = (upload.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1][:300]
+    # A label only, never a path; control characters in it are dropped, not refused.
+    name = clean_line((upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1])
+    filename = name[:300] or "upload"
     try:
         kind = documents.sniff(data, filename)
     except documents.DocumentTooLarge as exc:
@@ -102,6 +105,11 @@ async def _upload(request: Request, limit: int) -> Upload:
     except documents.UnsupportedDocument as exc:
         raise UnsupportedMediaType(str(exc), code="unsupported_file_type") from None
     title = form.get("title")
+    if isinstance(title, str):
+        try:
+            check_line(title)
+        except ValueError as exc:
+            raise BadRequest(f"title: {exc}", code="validation_error") from None
     return Upload(
         filename,
         kind,

@@ -29,6 +29,7 @@ from porch.knowledge.sources.schemas import (
     SourcePatch,
 )
 from porch.models import Source
+from porch.schemas import Line
 from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
@@ -128,11 +129,11 @@ async def search(
     owner: AdminScope,
     session: SessionDep,
     retriever: RetrieverDep,
-    q: Annotated[str, Query(min_length=1, max_length=1000)],
+    q: Annotated[Line, Query(min_length=1, max_length=1000)],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     source_id: Annotated[list[uuid.UUID] | None, Query(max_length=100)] = None,
-    url_prefix: Annotated[str | None, Query(max_length=2048)] = None,
-    page_url: Annotated[str | None, Query(max_length=2048)] = None,
+    url_prefix: Annotated[Line | None, Query(max_length=2048)] = None,
+    page_url: Annotated[Line | None, Query(max_length=2048)] = None,
 ) -> SearchOut:
     """Retrieval exactly as the assistant sees it (the same function, threshold included)."""
     await widgets.get(session, owner.workspace_id, widget_id)

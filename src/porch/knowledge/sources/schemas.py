@@ -8,18 +8,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from porch.schemas import Line, Text
+
 SourceStatus = Literal["pending", "running", "ready", "failed"]
 Schedule = Literal["off", "daily", "weekly"]
-Glob = Annotated[str, Field(min_length=1, max_length=500)]
+Glob = Annotated[Line, Field(min_length=1, max_length=500)]
 
 
 class TextSourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["text"]
-    title: str = Field(min_length=1, max_length=300)
-    text: str = Field(min_length=1, max_length=500_000)
-    url: str | None = Field(default=None, max_length=2048)
+    title: Line = Field(min_length=1, max_length=300)
+    text: Text = Field(min_length=1, max_length=500_000)
+    url: Line | None = Field(default=None, max_length=2048)
 
 
 class CrawlOptions(BaseModel):
@@ -37,8 +39,8 @@ class UrlSourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["url"]
-    url: str = Field(min_length=1, max_length=2048)
-    title: str | None = Field(default=None, max_length=300)
+    url: Line = Field(min_length=1, max_length=2048)
+    title: Line | None = Field(default=None, max_length=300)
     crawl: CrawlOptions = Field(default_factory=CrawlOptions)
     schedule: Schedule = "off"
 
@@ -47,8 +49,8 @@ class SitemapSourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["sitemap"]
-    url: str = Field(min_length=1, max_length=2048)
-    title: str | None = Field(default=None, max_length=300)
+    url: Line = Field(min_length=1, max_length=2048)
+    title: Line | None = Field(default=None, max_length=300)
     max_pages: int | None = Field(default=None, ge=1, le=100_000)
     schedule: Schedule = "off"
 
@@ -59,7 +61,7 @@ SourceIn = Annotated[TextSourceIn | UrlSourceIn | SitemapSourceIn, Field(discrim
 class SourcePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: Line | None = Field(default=None, min_length=1, max_length=300)
     schedule: Schedule | None = None
 
 
@@ -129,8 +131,8 @@ class ContextRuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # A glob on the visitor's page: a path ("/pricing*") or a full URL.
-    match: str = Field(min_length=1, max_length=500)
-    instructions: str = Field(default="", max_length=4000)
+    match: Line = Field(min_length=1, max_length=500)
+    instructions: Text = Field(default="", max_length=4000)
     source_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
     # prefer: these sources rank first; only: nothing else is searched on matching pages.
     mode: Literal["prefer", "only"] = "prefer"

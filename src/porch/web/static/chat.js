@@ -323,11 +323,16 @@
       .catch(function () { /* not verified, or offline: nothing to resume */ });
   }
 
+  function oneLine(value) {
+    return String(value).replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  }
+
   function ensureConversation() {
     if (conv) return Promise.resolve(conv);
     var body = { locale: locale.slice(0, 20) };
-    if (page.page_url) body.page_url = String(page.page_url).slice(0, 2048);
-    if (page.page_title) body.page_title = String(page.page_title).slice(0, 300);
+    // One line each (the API refuses control characters): a host page's title may hold any.
+    if (page.page_url) body.page_url = oneLine(page.page_url).slice(0, 2048);
+    if (page.page_title) body.page_title = oneLine(page.page_title).slice(0, 300);
     if (user && user.id) body.user = user;
     if (!/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(body.locale)) delete body.locale;
     return request('POST', 'widgets/' + WID + '/conversations', body).then(function (res) {

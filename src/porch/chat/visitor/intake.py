@@ -1,0 +1,60 @@
+"""The one way a visitor's conversation begins, whichever door it comes through.
+
+The widget's route (`POST /widgets/{id}/conversations`), the compatibility aliases
+(`POST /chat/message`, `POST /api/chat` without a known sessionId) and any route added later
+call `open_conversation`; every visitor message goes through `pipeline.accept`. So the per-IP
+conversation limit, the identity requirement, the per-visitor message limits and the
+budgets are the same on every door (tests/security/test_entry_points.py walks them all).
+"""
+
+from __future__ import annotations
+
+from porch.chat.answer import live
+from porch.chat.answer.context import State
+from porch.chat.visitor import service, verified
+from porch.chat.visitor.schemas import ConversationIn
+from porch.chat.visitor.service import Started
+from porch.limits.rules import Rule
+from porch.widgets.cache import WidgetConfig
+
+
+async def admit_conversation(state: State, widget: WidgetConfig, client_ip: str) -> None:
+    """Count a new conversation against the per-IP hourly limit; 429 once it is spent."""
+    per_ip = (
+        widget.limits.get("conversations_per_ip_per_hour")
+        or state.settings.default_conversations_per_ip_per_hour
+    )
+    await state.limits.check(
+        [(Rule("ip.conversations", per_ip, "hour"), f"{widget.id}:{client_ip}")]
+    )
+
+
+async def open_conversation(
+    state: State,
+    widget: WidgetConfig,
+    details: ConversationIn,
+    *,
+    client_ip: str,
+    greet: bool = True,
+) -> Started:
+    """Limit, verify the visitor's identity, store the conversation (and its greeting, unless
+    the client shows its own), and tell the inbox (and `conversation.created` webhooks)."""
+    await admit_conversation(state, widget, client_ip)
+    user = details.user
+    user_verified = verified.verify(state, widget, user)
+    async with state.engine.begin() as conn:
+        started = await service.start_conversation(
+            conn,
+            widget,
+            page_url=details.page_url,
+            page_title=details.page_title,
+            locale=details.locale,
+            user_id=user.id if user else None,
+            user_name=user.name if user else None,
+            user_email=user.email if user else None,
+            client_ip=client_ip,
+            user_verified=user_verified,
+            greet=greet,
+        )
+    await live.conversation_started(state, widget.id, started, details)
+    return started
