@@ -131,7 +131,13 @@ def _refused(resp: httpx.Response, where: str, field: str) -> None:
     """A 400 validation error about this field: refused as NUL or surrogate, or by a
     stricter rule of the field's own (a pattern)."""
     assert resp.status_code == 400, (where, resp.status_code, resp.text[:500])
-    error = resp.json()["error"]
+    body = resp.json()
+    error = body["error"]
+    if isinstance(error, str):
+        # The compatibility routes' flat shape, in the words of the systems they replace,
+        # which check the message before anything else (docs/compatibility.md).
+        assert body["code"] == "validation_error", (where, body)
+        return
     if error["code"] == "malformed_json":
         return  # a parser that holds JSON text to be Unicode refuses a lone surrogate itself
     assert error["code"] == "validation_error", (where, error)
@@ -153,6 +159,8 @@ async def test_no_string_field_takes_nul_or_a_lone_surrogate(
     spec = full_spec(app)
     walk = Walk(world, client)
     for path, item in spec["paths"].items():
+        if path.startswith("/api/widgets"):
+            continue  # the same route objects as /api/v1/widgets… (chat/visitor/compat_paths.py)
         for method, op in item.items():
             method = method.upper()
             for param in op.get("parameters", []):

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from porch.conversations.repository import StoredMessage
 from porch.errors import BadRequest
+from porch.schemas import Line
 
 MAX_MESSAGE = 4000
 SourcesMode = Literal["strip", "titles"]
@@ -38,7 +39,7 @@ class CompatMessage(BaseModel):
     # Checked by `question` once the widget allowed the origin: a site that may not use the
     # widget hears 403 before anything else, and the words match Spur's own.
     message: Any = None
-    session_id: str | None = Field(default=None, alias="sessionId", max_length=200)
+    session_id: Line | None = Field(default=None, alias="sessionId", max_length=200)
     widget_id: uuid.UUID | None = Field(default=None, alias="widgetId")
     agent_id: uuid.UUID | None = Field(default=None, alias="agentId")
 
