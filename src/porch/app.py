@@ -43,6 +43,7 @@ from porch.observability.routes import router as ops_router
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
 from porch.realtime.fastpath import ConversationSockets
+from porch.realtime.grants import Recheck
 from porch.realtime.hub import Realtime
 from porch.realtime.routes import router as realtime_router
 from porch.security.cors import VisitorCORS
@@ -106,6 +107,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         realtime=realtime,
     )
     app.state.porch = state
+    realtime.revoker.recheck = Recheck(state.autocommit, settings)
     undo_drain = drain.install(state)
     await jobs.start()
     # Durable events become webhook deliveries in the process that published them.

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.db import session_scope
+from porch.security import revocation
 from porch.settings import Settings
 from porch.state import State
 
@@ -32,6 +33,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
     async for session in session_scope(state.sessionmaker):
         yield session
+    # Committed (a handler that raised never gets here): close the sockets whose access the
+    # request ended, on every process (security/revocation.py).
+    await revocation.announce(session, state.pubsub)
 
 
 # "function" scope commits before the response leaves, so a 2xx means the data is durable.

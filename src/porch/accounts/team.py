@@ -17,6 +17,7 @@ from porch.accounts.service import Owner
 from porch.errors import BadRequest, Conflict, NotFound
 from porch.models import Invitation, Membership, OwnerSession, User, Workspace
 from porch.models.base import utcnow
+from porch.security import revocation
 
 MAX_PENDING_INVITATIONS = 100
 MAX_MEMBERS = 1000
@@ -84,6 +85,7 @@ async def change_role(
     membership.role = role.value
     await session.flush()
     if before != role.value:
+        revocation.revoke(session, revocation.role_changed(workspace_id, user_id))
         await audit.record(
             session, workspace_id, "member.role_changed", user_id, before=before, after=role.value
         )
@@ -101,6 +103,7 @@ async def remove_member(session: AsyncSession, workspace_id: uuid.UUID, user_id:
     await session.delete(membership)
     await session.flush()
     await move_sessions(session, workspace_id, user_id)
+    revocation.revoke(session, revocation.member_removed(workspace_id, user_id))
     await audit.record(session, workspace_id, "member.removed", user_id)
 
 

@@ -13,6 +13,7 @@ from porch.accounts import team
 from porch.accounts.service import Owner
 from porch.errors import Conflict, NotFound
 from porch.models import Membership, OwnerSession, Widget, Workspace
+from porch.security import revocation
 
 MAX_WORKSPACES_PER_USER = 50
 
@@ -98,4 +99,5 @@ async def delete_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> li
     result = await session.execute(delete(Workspace).where(Workspace.id == workspace_id))
     if not getattr(result, "rowcount", 0):
         raise NotFound("No such workspace.", code="workspace_not_found")
+    revocation.revoke(session, revocation.workspace_deleted(workspace_id))
     return widget_ids

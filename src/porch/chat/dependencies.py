@@ -8,14 +8,16 @@ insert trigger keeps current: keeping a token alive costs no write of its own.
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from porch.accounts import tokens
 from porch.chat import repository as repo
@@ -25,6 +27,7 @@ from porch.errors import Forbidden, NotFound, Unauthorized
 from porch.models import VisitorToken
 from porch.models.base import utcnow
 from porch.security import cors
+from porch.settings import Settings
 from porch.state import State
 from porch.widgets.cache import WidgetConfig
 
@@ -90,6 +93,39 @@ def _not_found() -> NotFound:
     return NotFound("No such conversation for this visitor token.", code="conversation_not_found")
 
 
+@dataclass(frozen=True, slots=True)
+class TokenState:
+    conversation: ConversationRef
+    # The latest activity keeping the token alive; it expires `visitor_token_idle_hours` on.
+    active: datetime
+
+
+async def token_state(
+    conn: AsyncConnection, conversation_id: uuid.UUID, token_hash: str
+) -> TokenState | None:
+    """The conversation this token (by its hash) opens, or None: no such conversation for it.
+    Shared by the visitor routes and the visitor's socket (admitted and re-checked)."""
+    row = (await conn.execute(_CONVERSATION, {"id": conversation_id})).first()
+    if row is None:
+        return None
+    active = row.last_message_at
+    if not hmac.compare_digest(token_hash, row.visitor_token_hash):
+        # Tokens issued when a verified visitor resumed the conversation on another
+        # device: looked up only when the conversation's own token does not match.
+        extra = (await conn.execute(_EXTRA_TOKEN, {"h": token_hash})).first()
+        if extra is None or extra.conversation_id != conversation_id:
+            return None
+        active = max(active, extra.created_at)  # resuming counts as activity
+    ref = ConversationRef(
+        row.id, row.widget_id, row.workspace_id, row.status, row.visitor_token_hash
+    )
+    return TokenState(ref, active)
+
+
+def token_expires(settings: Settings, active: datetime) -> datetime:
+    return active + timedelta(hours=settings.visitor_token_idle_hours)
+
+
 async def visitor_for(
     state: State, request: Request, conversation_id: uuid.UUID, token: str | None
 ) -> Visitor:
@@ -99,27 +135,16 @@ async def visitor_for(
             code="visitor_token_required",
         )
     async with state.autocommit.connect() as conn:
-        row = (await conn.execute(_CONVERSATION, {"id": conversation_id})).first()
-        if row is None:
-            raise _not_found()
-        active = row.last_message_at
-        if not tokens.same_token(token, row.visitor_token_hash):
-            # Tokens issued when a verified visitor resumed the conversation on another
-            # device: looked up only when the conversation's own token does not match.
-            extra = (await conn.execute(_EXTRA_TOKEN, {"h": tokens.token_hash(token)})).first()
-            if extra is None or extra.conversation_id != conversation_id:
-                raise _not_found()
-            active = max(active, extra.created_at)  # resuming counts as activity
-    if utcnow() - active > timedelta(hours=state.settings.visitor_token_idle_hours):
+        found = await token_state(conn, conversation_id, tokens.token_hash(token))
+    if found is None:
+        raise _not_found()
+    if token_expires(state.settings, found.active) < utcnow():
         raise Unauthorized(
             "This conversation's visitor token has expired; start a new conversation.",
             code="visitor_token_expired",
         )
-    ref = ConversationRef(
-        row.id, row.widget_id, row.workspace_id, row.status, row.visitor_token_hash
-    )
-    widget = await widget_for_visitor(state, request, ref.widget_id)
-    return Visitor(ref, widget)
+    widget = await widget_for_visitor(state, request, found.conversation.widget_id)
+    return Visitor(found.conversation, widget)
 
 
 async def current_visitor(

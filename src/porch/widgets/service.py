@@ -12,6 +12,7 @@ from porch import audit
 from porch.errors import Conflict, NotFound
 from porch.models import Widget
 from porch.models.base import utcnow
+from porch.security import revocation
 from porch.widgets.schemas import (
     Features,
     Handoff,
@@ -81,6 +82,8 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid
     widget = await get(session, workspace_id, widget_id)
     await session.delete(widget)
     await session.flush()
+    # Its conversations go with it (ON DELETE CASCADE), and their visitors' sockets close.
+    revocation.revoke(session, revocation.widget_deleted(workspace_id, widget_id))
     await audit.record(session, workspace_id, "widget.deleted", widget_id)
 
 
