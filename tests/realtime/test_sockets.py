@@ -338,3 +338,16 @@ async def _until_closed(ws: Any) -> tuple[list[dict[str, Any]], int]:
             frames.append(await frame(ws))
     except WebSocketDisconnect as closed:
         return frames, closed.code
+
+
+@pytest.mark.settings(ws_ping_seconds=0.02, ws_missed_pongs=100)
+async def test_ready_is_the_first_frame_even_when_pings_are_due_at_once(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    """A socket joins the heartbeat only once `ready` is out: with pings due every
+    millisecond, none overtakes it while the socket reads the database."""
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    for _ in range(20):
+        async with visitor_socket(app, v.conversation_id, v.token) as ws:
+            assert (await frame(ws))["type"] == "ready"

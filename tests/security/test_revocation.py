@@ -259,6 +259,11 @@ async def test_revoked_sockets_close_with_their_code_and_the_others_keep_receivi
         )
     expected = {n: case.closes.get(n, "open") for n in SOCKETS}
     assert {n: got[n] for n in SOCKETS} == expected, f"{kind}: got {got}"
+    # Closed ones and those that left are forgotten: nothing kept per socket afterwards.
+    revoker = app.state.porch.realtime.revoker
+    async with asyncio.timeout(WAIT):
+        while revoker.sockets:
+            await asyncio.sleep(0.02)
 
 
 # ---- what the matrix does not show -----------------------------------------------------------

@@ -36,6 +36,9 @@ from porch.security.revocation import CHANNEL, CLOSE_SIGNED_OUT, Grant, Revocati
 
 log = structlog.get_logger("porch.realtime")
 RECENT_SECONDS = 30.0
+# Bounds the memory of a burst (a whole workspace signed out at once); far more than is
+# ever received in RECENT_SECONDS otherwise.
+RECENT_MAX = 10_000
 # A re-check that met a database that is away is tried again this much later.
 RETRY_SECONDS = 30.0
 
@@ -49,7 +52,7 @@ class Revoker:
         self.recheck: Recheck | None = None
         self._by_workspace: dict[uuid.UUID, set[Connection]] = {}
         self._agents: set[Connection] = set()
-        self._recent: deque[tuple[float, Revocation]] = deque()
+        self._recent: deque[tuple[float, Revocation]] = deque(maxlen=RECENT_MAX)
         self._tasks: set[asyncio.Task[None]] = set()
         heartbeat.on_deadline = self._deadline
         pubsub.subscribe(CHANNEL, self._received)

@@ -213,7 +213,6 @@ async def _serve(
     conn.hold()
     realtime.revoker.add(conn, admitted_since)
     broker.join(topic, conn)
-    heartbeat.add(conn)
     try:
         cid = topic.id if topic.kind == "conversation" else None
         wid = topic.id if topic.kind == "workspace" else None
@@ -234,6 +233,8 @@ async def _serve(
                 "ping_seconds": state.settings.ws_ping_seconds,
             }
         )
+        # Pinged from here on, not before: `ready` is always the first frame.
+        heartbeat.add(conn)
         conn.resume(stored, last_event_id or 0)
         await conn.run(on_frame)
     finally:
