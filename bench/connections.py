@@ -116,8 +116,9 @@ async def open_idle_ws(
     key = base64.b64encode(os.urandom(16)).decode()
     writer.write(
         (
-            f"GET /api/v1/conversations/{conv[0]}/ws?token={conv[1]} HTTP/1.1\r\n"
+            f"GET /api/v1/conversations/{conv[0]}/ws HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Protocol: porch.v1, porch.token.{conv[1]}\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
     )

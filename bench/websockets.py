@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from bench.harness import free_port, python, spawn, stop, wait_ready
 
@@ -47,11 +48,12 @@ class Result:
     deliver_ms: float
 
 
-async def _open(url: str, n: int) -> list[ClientConnection]:
+async def _open(url: str, n: int, subprotocols: list[str] | None) -> list[ClientConnection]:
+    offered = [Subprotocol(p) for p in subprotocols] if subprotocols else None
     sockets: list[ClientConnection] = []
     for start in range(0, n, BATCH):
         batch = [
-            connect(url, open_timeout=60, ping_interval=None, max_queue=4)
+            connect(url, open_timeout=60, ping_interval=None, max_queue=4, subprotocols=offered)
             for _ in range(min(BATCH, n - start))
         ]
         sockets += await asyncio.gather(*batch)
@@ -70,11 +72,18 @@ async def _drain_ready(sockets: list[ClientConnection]) -> None:
 
 
 async def measure(
-    name: str, pid: int, url: str, n: int, send: object, wanted: str, ready: bool
+    name: str,
+    pid: int,
+    url: str,
+    n: int,
+    send: object,
+    wanted: str,
+    ready: bool,
+    subprotocols: list[str] | None = None,
 ) -> Result:
     await asyncio.sleep(1)
     before = rss_kb(pid)
-    sockets = await _open(url, n)
+    sockets = await _open(url, n, subprotocols)
     if ready:
         await _drain_ready(sockets)
     gc.collect()
@@ -129,10 +138,9 @@ async def porch_run(n: int, ws: str, deflate: bool) -> Result:
                 conv = (
                     await http.post(f"/api/v1/widgets/{widget.json()['id']}/conversations", json={})
                 ).json()
-                url = (
-                    f"ws://127.0.0.1:{port}/api/v1/conversations/{conv['conversation_id']}/ws"
-                    f"?token={conv['visitor_token']}"
-                )
+                url = f"ws://127.0.0.1:{port}/api/v1/conversations/{conv['conversation_id']}/ws"
+                # As the widget offers it: the token as a subprotocol, never in the URL.
+                offer = ["porch.v1", f"porch.token.{conv['visitor_token']}"]
 
                 async def send() -> None:
                     r = await http.post(
@@ -142,7 +150,9 @@ async def porch_run(n: int, ws: str, deflate: bool) -> Result:
                     )
                     r.raise_for_status()
 
-                return await measure(f"porch ({ws})", proc.pid, url, n, send, "agent.message", True)
+                return await measure(
+                    f"porch ({ws})", proc.pid, url, n, send, "agent.message", True, offer
+                )
         finally:
             stop(proc)
 

@@ -14,6 +14,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
+from porch import revocation
 from porch.db import session_scope
 from porch.pubsub import PubSub
 from porch.settings import Settings
@@ -41,9 +42,14 @@ async def get_sessionmaker(conn: HTTPConnection) -> async_sessionmaker[AsyncSess
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
-async def get_session(factory: SessionmakerDep) -> AsyncIterator[AsyncSession]:
+async def get_session(
+    conn: HTTPConnection, factory: SessionmakerDep
+) -> AsyncIterator[AsyncSession]:
     async for session in session_scope(factory):
         yield session
+    # Committed (a handler that raised never gets here): close the sockets whose access the
+    # request ended, on every process (revocation.py).
+    await revocation.announce(session, built(conn, "pubsub"))
 
 
 # "function" scope commits before the response leaves, so a 2xx means the data is durable.

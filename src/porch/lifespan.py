@@ -32,6 +32,7 @@ from porch.limits.service import RateLimits
 from porch.observability.metrics import Metrics
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
+from porch.realtime.grants import Recheck
 from porch.realtime.hub import Realtime
 from porch.settings import Settings
 from porch.webhooks.dispatch import WebhookDispatcher
@@ -122,6 +123,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         realtime=realtime,
     )
     app.state.porch = state
+    realtime.revoker.recheck = Recheck(state.autocommit, settings)
     undo_drain = drain.install(state)
     await jobs.start()
     # Durable events become webhook deliveries in the process that published them.

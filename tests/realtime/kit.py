@@ -33,11 +33,17 @@ async def ws_client(
 async def visitor_socket(
     app: FastAPI, conversation_id: str, token: str, last_event_id: int | None = None
 ) -> AsyncIterator[AsyncWebSocketSession]:
-    url = f"http://porch.test/api/v1/conversations/{conversation_id}/ws?token={token}"
+    url = f"http://porch.test/api/v1/conversations/{conversation_id}/ws"
     if last_event_id is not None:
-        url += f"&last_event_id={last_event_id}"
-    async with ws_client(app) as c, aconnect_ws(url, c) as ws:
+        url += f"?last_event_id={last_event_id}"
+    # As the widget does: the token as a subprotocol, never in the URL.
+    async with ws_client(app) as c, aconnect_ws(url, c, subprotocols=offer(token)) as ws:
         yield ws
+
+
+def offer(token: str) -> list[str]:
+    """The subprotocols a visitor's socket offers: the version and its token."""
+    return ["porch.v1", f"porch.token.{token}"]
 
 
 @contextlib.asynccontextmanager

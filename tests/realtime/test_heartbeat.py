@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from typing import cast
@@ -19,6 +20,7 @@ class FakeSocket:
         self.pinged_in: list[int] = []
         self.pinged_at: list[float] = []
         self.closed: tuple[int, str] | None = None
+        self.deadline = math.inf
 
     def push(self, text: str) -> None:
         assert text == '{"type":"ping"}'

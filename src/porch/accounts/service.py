@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch import audit
+from porch import audit, revocation
 from porch.accounts import tokens
 from porch.accounts.roles import Role, parse
 from porch.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -34,6 +34,8 @@ class Owner:
     session_id: uuid.UUID | None = None
     csrf_token: str | None = None
     api_key_id: uuid.UUID | None = None
+    # When the session ends by itself (an open socket is closed then too); None for keys.
+    expires_at: datetime | None = None
 
     @property
     def level(self) -> Role:
@@ -106,9 +108,13 @@ async def start_session(
     workspace. `replaces` is the cookie the browser still held: that session ends, so a
     token planted before sign-in is worth nothing after it."""
     if replaces:
-        await session.execute(
-            delete(OwnerSession).where(OwnerSession.token_hash == tokens.token_hash(replaces))
+        ended = await session.scalars(
+            delete(OwnerSession)
+            .where(OwnerSession.token_hash == tokens.token_hash(replaces))
+            .returning(OwnerSession.id)
         )
+        for session_id in ended.all():
+            revocation.revoke(session, revocation.session_ended(session_id))
     query = (
         select(Membership, Workspace)
         .join(Workspace, Workspace.id == Membership.workspace_id)
@@ -140,6 +146,7 @@ async def start_session(
         "session",
         owner_session.id,
         csrf,
+        expires_at=owner_session.expires_at,
     )
     return NewSession(owner, token)
 
@@ -147,11 +154,13 @@ async def start_session(
 async def end_session(session: AsyncSession, owner: Owner) -> None:
     if owner.session_id is not None:
         await session.execute(delete(OwnerSession).where(OwnerSession.id == owner.session_id))
+        revocation.revoke(session, revocation.session_ended(owner.session_id))
 
 
 async def end_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> int:
     """Sign the user out everywhere: every browser, this one included."""
     result = await session.execute(delete(OwnerSession).where(OwnerSession.user_id == user_id))
+    revocation.revoke(session, revocation.sessions_ended(user_id))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -182,6 +191,7 @@ async def owner_from_session(session: AsyncSession, token: str) -> Owner | None:
         "session",
         owner_session.id,
         owner_session.csrf_token,
+        expires_at=owner_session.expires_at,
     )
 
 
@@ -269,6 +279,7 @@ async def delete_api_key(session: AsyncSession, owner: Owner, key_id: uuid.UUID)
         raise Forbidden("Only an owner can revoke an owner's key.", code="forbidden_role")
     await session.delete(api_key)
     await session.flush()
+    revocation.revoke(session, revocation.api_key_deleted(key_id))
     await audit.record(session, owner.workspace_id, "api_key.revoked", key_id)
 
 

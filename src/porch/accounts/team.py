@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch import audit
+from porch import audit, revocation
 from porch.accounts import repository as repo
 from porch.accounts import tokens
 from porch.accounts.roles import Role
@@ -61,6 +61,7 @@ async def change_role(
     membership.role = role.value
     await session.flush()
     if before != role.value:
+        revocation.revoke(session, revocation.role_changed(workspace_id, user_id))
         await audit.record(
             session, workspace_id, "member.role_changed", user_id, before=before, after=role.value
         )
@@ -78,6 +79,7 @@ async def remove_member(session: AsyncSession, workspace_id: uuid.UUID, user_id:
     await session.delete(membership)
     await session.flush()
     await move_sessions(session, workspace_id, user_id)
+    revocation.revoke(session, revocation.member_removed(workspace_id, user_id))
     await audit.record(session, workspace_id, "member.removed", user_id)
 
 

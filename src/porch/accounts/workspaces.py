@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch import audit
+from porch import audit, revocation
 from porch.accounts import team
 from porch.accounts.service import Owner
 from porch.errors import Conflict, NotFound
@@ -98,6 +98,7 @@ async def delete_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> li
     result = await session.execute(delete(Workspace).where(Workspace.id == workspace_id))
     if not getattr(result, "rowcount", 0):
         raise NotFound("No such workspace.", code="workspace_not_found")
+    revocation.revoke(session, revocation.workspace_deleted(workspace_id))
     return widget_ids
 
 

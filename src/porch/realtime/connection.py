@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from porch.realtime.events import Envelope, dumps
 from porch.realtime.views import Audience, render
+from porch.revocation import Grant
 
 log = structlog.get_logger("porch.realtime")
 
@@ -51,15 +53,29 @@ class Connection:
         "allowed",
         "audience",
         "closing",
+        "deadline",
+        "grant",
         "last_seen",
         "last_typing",
         "replayed_upto",
         "ws",
     )
 
-    def __init__(self, ws: WebSocket, audience: Audience, *, queue_size: int) -> None:
+    def __init__(
+        self,
+        ws: WebSocket,
+        audience: Audience,
+        *,
+        queue_size: int,
+        grant: Grant,
+        deadline: float = math.inf,
+    ) -> None:
         self.ws = ws
         self.audience = audience
+        # What it was let in with (closed when that is revoked: realtime/revoker.py), and
+        # when (time.monotonic) it must be checked again: a session's or visitor token's end.
+        self.grant = grant
+        self.deadline = deadline
         self._outbox: list[str] = []
         self._limit = queue_size
         self._sender: asyncio.Task[None] | None = None
@@ -235,6 +251,8 @@ class Heartbeat:
     def __init__(self, interval: float, missed: int) -> None:
         self.interval = interval
         self.missed = missed
+        # Called at a socket's `deadline` (realtime/revoker.py re-checks its grant then).
+        self.on_deadline: Callable[[Connection], None] | None = None
         # Every socket's handler discards itself on the way out (routes._serve, finally).
         # A socket's group comes from its address, so nothing per socket is stored to find
         # it again; the address is mixed first (objects of one size sit at a fixed stride,
@@ -276,7 +294,9 @@ class Heartbeat:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
 
     async def _ping_group(self, group: set[Connection]) -> None:
-        limit = time.monotonic() - self.interval * (self.missed + 0.5)
+        now = time.monotonic()
+        limit = now - self.interval * (self.missed + 0.5)
+        soon = now + self.interval
         for i, conn in enumerate(list(group)):
             if i and i % self.PER_TURN == 0:
                 await asyncio.sleep(0)  # let the sends just queued, and everything else, run
@@ -284,3 +304,23 @@ class Heartbeat:
                 conn.close(CLOSE_HEARTBEAT, "no answer to pings")
             else:
                 conn.push(self._ping)
+                if conn.deadline < soon:
+                    self._time(conn)
+
+    def watch_deadline(self, conn: Connection) -> None:
+        """`conn.deadline` was just set: time it now if it falls before the socket's next ping.
+
+        Deadlines are hours away for almost every socket, so no timer is kept for them: the
+        heartbeat, which visits each socket once per interval anyway, starts one when a
+        deadline comes within the interval; the deadline passes to the timer (inf meanwhile)."""
+        if conn.deadline < time.monotonic() + self.interval:
+            self._time(conn)
+
+    def _time(self, conn: Connection) -> None:
+        delay = max(0.0, conn.deadline - time.monotonic())
+        conn.deadline = math.inf
+        asyncio.get_running_loop().call_later(delay, self._due, conn)
+
+    def _due(self, conn: Connection) -> None:
+        if conn.closing is None and self.on_deadline is not None:
+            self.on_deadline(conn)

@@ -6,8 +6,11 @@ request that is microseconds; a visitor's socket is idle for hours between messa
 held by thousands of visitors at once (skipping the layers was one of the steps that took
 an idle socket from 47.8 to 26.8 KB: docs/performance.md, `python -m bench.websockets`).
 The app looks here before its middleware stack: this matches
-the one socket route that visitors hold, parses its three parameters itself and calls the
+the one socket route that visitors hold, parses its parameters itself and calls the
 handler; everything else goes through the stack as usual.
+
+The visitor token comes as a subprotocol (`porch.token.<token>`, realtime/auth.py), never in
+the URL, which access logs and proxies keep: a `?token=` is refused at the handshake.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import parse_qsl
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from porch.realtime.auth import offered_token
 from porch.realtime.context import State
 from porch.realtime.routes import CLOSE_POLICY, conversation_socket
 
@@ -45,7 +49,8 @@ class ConversationSockets:
         websocket = WebSocket(scope, receive, send)
         try:
             conversation_id = _uuid(match.group(1))
-            token, last_event_id = _query(scope["query_string"])
+            last_event_id = _query(scope["query_string"])
+            token = _token(scope.get("subprotocols") or [])
         except ValueError as exc:
             # As FastAPI answers a socket's invalid parameters: refused at the handshake.
             return websocket.close(CLOSE_POLICY, str(exc))
@@ -59,17 +64,24 @@ def _uuid(text: str) -> uuid.UUID:
         raise ValueError("conversation_id: not a UUID") from None
 
 
-def _query(raw: bytes) -> tuple[str | None, int | None]:
-    """`token` and `last_event_id`; ValueError saying which one is wrong."""
-    token: str | None = None
+def _query(raw: bytes) -> int | None:
+    """`last_event_id`; ValueError saying what is wrong."""
     last_event_id: int | None = None
     for name, value in parse_qsl(raw.decode("latin-1")):
         if name == "token":
-            if len(value) > MAX_TOKEN:
-                raise ValueError(f"token: at most {MAX_TOKEN} characters")
-            token = value or None
-        elif name == "last_event_id":
+            raise ValueError(
+                "token: offer the visitor token as the subprotocol porch.token.<token> "
+                "(or send it in the first frame), never in the URL"
+            )
+        if name == "last_event_id":
             if not value.isdigit() or len(value) > 18:
                 raise ValueError("last_event_id: a whole number, 0 or more")
             last_event_id = int(value)
-    return token, last_event_id
+    return last_event_id
+
+
+def _token(subprotocols: list[str]) -> str | None:
+    token = offered_token(subprotocols)
+    if token is not None and len(token) > MAX_TOKEN:
+        raise ValueError(f"token: at most {MAX_TOKEN} characters")
+    return token

@@ -13,6 +13,7 @@ from porch.realtime import events
 from porch.realtime.broker import Broker
 from porch.realtime.connection import Heartbeat
 from porch.realtime.events import Envelope
+from porch.realtime.revoker import Revoker
 from porch.settings import Settings
 
 
@@ -21,6 +22,8 @@ class Realtime:
         self.settings = settings
         self.broker = Broker(pubsub)
         self.heartbeat = Heartbeat(settings.ws_ping_seconds, settings.ws_missed_pongs)
+        # Closes sockets whose access ended (sign-out, removal, expiry: realtime/revoker.py).
+        self.revoker = Revoker(pubsub, self.heartbeat)
 
     async def start(self) -> None:
         await self.broker.start()
@@ -29,6 +32,7 @@ class Realtime:
     async def aclose(self) -> None:
         self.heartbeat.close_all()
         await self.heartbeat.aclose()
+        await self.revoker.aclose()
         await self.broker.aclose()
 
     async def emit(

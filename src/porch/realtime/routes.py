@@ -29,7 +29,8 @@ from porch.realtime.context import State
 
 router = APIRouter(prefix="/api/v1", tags=["realtime"])
 log = structlog.get_logger("porch.realtime")
-AUTH_WAIT_SECONDS = 10.0
+# A socket open without credentials gets this long to send them in its first frame.
+AUTH_WAIT_SECONDS = 5.0
 TYPING_EVERY = 1.0
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
@@ -97,11 +98,12 @@ async def conversation_socket(
     Served by `ConversationSockets` (realtime/fastpath.py) before the middleware stack:
     thousands of visitors hold this socket open, and every layer it passed through would
     stay on each one's stack."""
+    since = time.monotonic()
     async with DatabaseGuard(websocket):
         admitted = await _admit(websocket, state, conversation_id, token)
         if admitted is not None:
             conn, topic, on_frame = admitted
-            await _serve(state, conn, topic, last_event_id, on_frame)
+            await _serve(state, conn, topic, last_event_id, on_frame, since)
 
 
 async def _admit(
@@ -120,19 +122,20 @@ async def _admit(
         if ref is None or ref.workspace_id != agent.owner.workspace_id:
             await websocket.close(CLOSE_POLICY, "no such conversation")
             return None
-        conn = Connection(websocket, "agent", queue_size=size)
+        grant = agent.grant(ref)
+        conn = Connection(websocket, "agent", queue_size=size, grant=grant, deadline=agent.deadline)
         conn.allowed.add(ref.id)
         frames = _agent_frames(state, agent, ref.workspace_id, default=ref.id)
         return conn, Topic("conversation", ref.id), frames
     if token is None:
-        # No credentials in the URL: the first frame must bring the visitor token.
-        await websocket.accept()
+        # No credentials offered: the first frame must bring the visitor token, soon.
+        await websocket.accept(auth.subprotocol(websocket))
         token = await _first_frame_token(websocket)
         if token is None:
             await websocket.close(CLOSE_UNAUTHORIZED, "send {type: auth, token} first")
             return None
     try:
-        ref = await auth.visitor(state, websocket, conversation_id, token)
+        visitor = await auth.visitor(state, websocket, conversation_id, token)
     except auth.Refused as exc:
         # Refused at the handshake (before accept) the browser sees a failed connect, and
         # backs off, instead of an open-then-closed socket it would retry at once.
@@ -143,27 +146,37 @@ async def _admit(
             str(exc),
         )
         return None
-    conn = Connection(websocket, "visitor", queue_size=size)
+    conn = Connection(
+        websocket, "visitor", queue_size=size, grant=visitor.grant, deadline=visitor.deadline
+    )
+    ref = visitor.conversation
     return conn, Topic("conversation", ref.id), _visitor_frames(state, ref.workspace_id, ref.id)
 
 
 @router.websocket("/inbox/ws")
 async def inbox_socket(websocket: WebSocket, last_event_id: LastEventId = None) -> None:
     """Every event of the agent's workspace: new conversations, messages, tokens, typing."""
+    since = time.monotonic()
     async with DatabaseGuard(websocket):
         state: State = websocket.app.state.porch
         agent = await _signed_in(websocket, state)
         if agent is None:
             return
         workspace_id = agent.owner.workspace_id
-        conn = Connection(websocket, "agent", queue_size=state.settings.ws_queue_size)
-        await _serve(
-            state,
-            conn,
-            Topic("workspace", workspace_id),
-            last_event_id,
-            _agent_frames(state, agent, workspace_id, default=None),
-        )
+        conn = _agent_connection(websocket, state, agent)
+        frames = _agent_frames(state, agent, workspace_id, default=None)
+        await _serve(state, conn, Topic("workspace", workspace_id), last_event_id, frames, since)
+
+
+def _agent_connection(websocket: WebSocket, state: State, agent: auth.Agent) -> Connection:
+    """The agent's socket, closed when the access it was admitted with ends."""
+    return Connection(
+        websocket,
+        "agent",
+        queue_size=state.settings.ws_queue_size,
+        grant=agent.grant(),
+        deadline=agent.deadline,
+    )
 
 
 async def _signed_in(websocket: WebSocket, state: State) -> auth.Agent | None:
@@ -199,16 +212,19 @@ async def _serve(
     topic: Topic,
     last_event_id: int | None,
     on_frame: FrameHandler,
+    admitted_since: float,
 ) -> None:
     """Subscribe, replay what was missed, then stream live events until either side leaves."""
     if conn.ws.application_state == WebSocketState.CONNECTING:
-        await conn.ws.accept()
-    broker, heartbeat = state.realtime.broker, state.realtime.heartbeat
+        await conn.ws.accept(auth.subprotocol(conn.ws))
+    auth.forget_credentials(conn.ws)
+    realtime = state.realtime
+    broker, heartbeat = realtime.broker, realtime.heartbeat
     # Subscribed before reading the database: nothing published in between is missed;
     # what arrives meanwhile is held and sent after the stored events, without duplicates.
     conn.hold()
+    realtime.revoker.add(conn, admitted_since)
     broker.join(topic, conn)
-    heartbeat.add(conn)
     try:
         cid = topic.id if topic.kind == "conversation" else None
         wid = topic.id if topic.kind == "workspace" else None
@@ -229,11 +245,14 @@ async def _serve(
                 "ping_seconds": state.settings.ws_ping_seconds,
             }
         )
+        # Pinged from here on, not before: `ready` is always the first frame.
+        heartbeat.add(conn)
         conn.resume(stored, last_event_id or 0)
         await conn.run(on_frame)
     finally:
         broker.leave(topic, conn)
         heartbeat.discard(conn)
+        realtime.revoker.discard(conn)
 
 
 def _pong(conn: Connection, frame: dict[str, Any]) -> bool:

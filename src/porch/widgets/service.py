@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch import audit
+from porch import audit, revocation
 from porch.errors import Conflict, NotFound
 from porch.models import Widget
 from porch.models.base import utcnow
@@ -81,6 +81,8 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid
     widget = await get(session, workspace_id, widget_id)
     await session.delete(widget)
     await session.flush()
+    # Its conversations go with it (ON DELETE CASCADE), and their visitors' sockets close.
+    revocation.revoke(session, revocation.widget_deleted(workspace_id, widget_id))
     await audit.record(session, workspace_id, "widget.deleted", widget_id)
 
 

@@ -12,12 +12,10 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.accounts import tokens
@@ -28,30 +26,15 @@ from porch.chat.answer.context import State
 from porch.chat.answer.dependencies import ChatDep
 from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
+from porch.conversations.tokens import token_expires, token_state
 from porch.db import session_scope
 from porch.errors import NotFound, Unauthorized
-from porch.models import VisitorToken
 from porch.models.base import utcnow
 from porch.security import cors
 from porch.widgets import service as widgets
 from porch.widgets.cache import WidgetConfig
 
 _bearer = HTTPBearer(auto_error=False, description="The visitor_token of the conversation")
-visitor_tokens = cast(Table, VisitorToken.__table__)
-
-_c = repo.conversations.c
-# Built once, with bound parameters (see conversations/repository.py for why).
-_CONVERSATION = select(
-    _c.id,
-    _c.widget_id,
-    _c.workspace_id,
-    _c.status,
-    _c.visitor_token_hash,
-    _c.last_message_at,
-).where(_c.id == bindparam("id"))
-_EXTRA_TOKEN = select(visitor_tokens.c.conversation_id, visitor_tokens.c.created_at).where(
-    visitor_tokens.c.token_hash == bindparam("h")
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,27 +119,16 @@ async def visitor_for(
             code="visitor_token_required",
         )
     async with state.autocommit.connect() as conn:
-        row = (await conn.execute(_CONVERSATION, {"id": conversation_id})).first()
-        if row is None:
-            raise _not_found()
-        active = row.last_message_at
-        if not tokens.same_token(token, row.visitor_token_hash):
-            # Tokens issued when a verified visitor resumed the conversation on another
-            # device: looked up only when the conversation's own token does not match.
-            extra = (await conn.execute(_EXTRA_TOKEN, {"h": tokens.token_hash(token)})).first()
-            if extra is None or extra.conversation_id != conversation_id:
-                raise _not_found()
-            active = max(active, extra.created_at)  # resuming counts as activity
-    if utcnow() - active > timedelta(hours=state.settings.visitor_token_idle_hours):
+        found = await token_state(conn, conversation_id, tokens.token_hash(token))
+    if found is None:
+        raise _not_found()
+    if token_expires(state.settings, found.active) < utcnow():
         raise Unauthorized(
             "This conversation's visitor token has expired; start a new conversation.",
             code="visitor_token_expired",
         )
-    ref = ConversationRef(
-        row.id, row.widget_id, row.workspace_id, row.status, row.visitor_token_hash
-    )
-    widget = await widget_for_visitor(state, request, ref.widget_id)
-    return Visitor(ref, widget)
+    widget = await widget_for_visitor(state, request, found.conversation.widget_id)
+    return Visitor(found.conversation, widget)
 
 
 async def current_visitor(

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from porch import crypto
 from porch.accounts import tokens
 from porch.chat.answer.context import State
-from porch.chat.visitor.dependencies import visitor_tokens
 from porch.chat.visitor.schemas import VisitorUser
 from porch.conversations import repository as repo
+from porch.conversations.tokens import visitor_tokens
 from porch.errors import Forbidden, NotFound, Unauthorized
 from porch.models.base import utcnow
 from porch.widgets.cache import WidgetConfig

@@ -49,12 +49,37 @@
     live.textContent = text;
     live.classList.toggle('on', !!ok);
   }
+  // Closed because access ended (docs/realtime.md): 4401 signed out or access revoked,
+  // 4404 the conversation is gone; neither comes back by reconnecting. 4403: the rights
+  // changed (a role change); reconnect at once, with whatever the new role allows.
+  var SIGNED_OUT = 4401, RIGHTS_CHANGED = 4403, GONE = 4404;
+  var ended = false;
+  function signedOut(reason) {
+    ended = true;
+    if (!live) return;
+    live.textContent = 'Signed out' + (reason && reason !== 'signed out' ? ': ' + reason : '') + '. ';
+    live.classList.remove('on');
+    live.classList.add('ended');
+    var a = live.appendChild(el('a', null, 'Sign in'));
+    a.href = ROOT + '/app/login?next=' + encodeURIComponent(location.pathname);
+  }
+  function gone(reason) {
+    ended = true;
+    setLive('Not live: ' + (reason || 'this conversation is gone') + '.', false);
+  }
+  // A socket refused at the handshake says nothing about why: ask whether we are signed in.
+  function stillSignedIn() {
+    return fetch(ROOT + '/api/v1/auth/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (res) { return res.status !== 401; }, function () { return true; });
+  }
   function connect() {
+    if (ended) return;
     var url = new URL(ROOT + '/api/v1/inbox/ws', location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     if (lastEventId !== null) url.searchParams.set('last_event_id', String(lastEventId));
+    var opened = false;
     socket = new WebSocket(url.href);
-    socket.onopen = function () { tries = 0; setLive('Live', true); };
+    socket.onopen = function () { opened = true; tries = 0; setLive('Live', true); };
     socket.onmessage = function (e) {
       var f;
       try { f = JSON.parse(e.data); } catch (x) { return; }
@@ -68,11 +93,21 @@
       if (list) onListEvent(f);
       if (thread && f.conversation_id === convId) onThreadEvent(f);
     };
-    socket.onclose = function () {
+    socket.onclose = function (e) {
       socket = null;
+      if (e.code === SIGNED_OUT) { signedOut(e.reason); return; }
+      if (e.code === GONE) { gone(e.reason); return; }
+      if (e.code === RIGHTS_CHANGED) {
+        setLive('Your role changed; reconnecting…', false);
+        tries = 0;
+        setTimeout(connect, 200);
+        return;
+      }
       setLive('Reconnecting…', false);
       tries++;
-      setTimeout(connect, Math.min(15000, 500 * Math.pow(2, tries)));
+      var later = function () { setTimeout(connect, Math.min(15000, 500 * Math.pow(2, tries))); };
+      if (opened) { later(); return; }
+      stillSignedIn().then(function (yes) { if (yes) later(); else signedOut(''); });
     };
   }
 

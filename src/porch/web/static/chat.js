@@ -102,6 +102,7 @@
   }
   function save(v) {
     conv = v;
+    if (v) wsTries = 0;  // a new conversation's socket starts afresh
     try { if (v) localStorage.setItem(KEY, JSON.stringify(v)); else localStorage.removeItem(KEY); }
     catch (e) { /* storage blocked: the conversation lasts as long as the page */ }
   }
@@ -499,11 +500,12 @@
     if (!conv || socket || !w.WebSocket || wsTries > 8) return;
     var url = new URL('conversations/' + conv.conversation_id + '/ws', API);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('token', conv.visitor_token);
     // Resume: the server sends what happened while this socket was away, then live events.
     if (lastEventId !== null) url.searchParams.set('last_event_id', String(lastEventId));
     var opened = false;
-    try { socket = new WebSocket(url.href); } catch (e) { socket = null; return; }
+    // The token rides as a subprotocol, never in the URL (access logs keep URLs).
+    var offer = ['porch.v1', 'porch.token.' + conv.visitor_token];
+    try { socket = new WebSocket(url.href, offer); } catch (e) { socket = null; return; }
     socket.onopen = function () { opened = true; wsTries = 0; };
     socket.onmessage = function (e) {
       var m;
@@ -524,8 +526,12 @@
         tell('message', { role: 'agent' });
       }
     };
-    socket.onclose = function () {
+    socket.onclose = function (e) {
       socket = null;
+      // 4401: this conversation's token no longer opens it (expired, or its workspace gone);
+      // 4404: the conversation is gone. Reconnecting cannot help; the next message the
+      // visitor sends finds out over HTTP and starts a new conversation.
+      if (e && (e.code === 4401 || e.code === 4404)) { wsTries = 99; return; }
       if (!opened) wsTries++;
       if (conv && wsTries <= 8) setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, wsTries)));
     };
