@@ -7,9 +7,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
+
+from porch.db import create_engine
+from porch.settings import Settings
+from tests.conftest import PG_ADMIN_URL, REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,3 +65,28 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+@asynccontextmanager
+async def scratch_database(prefix: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for processes a test starts, dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}"
+    admin = create_engine(Settings(database_url=PG_ADMIN_URL))
+    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def flush_redis() -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    await client.aclose()

@@ -15,42 +15,23 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from porch.db import create_engine
-from porch.settings import Settings
-from tests.conftest import FAQ, PG_ADMIN_URL, REDIS_URL
-from tests.faults.servers import ROOT, serve, stop
+from tests.conftest import FAQ, REDIS_URL
+from tests.faults.servers import ROOT, flush_redis, scratch_database, serve, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 
 @pytest.fixture
 async def database() -> AsyncIterator[str]:
-    name = f"porch_two_{os.getpid()}"
-    admin = create_engine(Settings(database_url=PG_ADMIN_URL))
-    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
-
-
-async def _flush_redis() -> None:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(REDIS_URL)
-    await client.flushdb()
-    await client.aclose()
+    async with scratch_database("porch_two") as url:
+        yield url
 
 
 async def test_two_processes_share_limits_budgets_and_changes(
     database: str, tmp_path: Path
 ) -> None:
-    await _flush_redis()
+    await flush_redis()
     env = {
         "PORCH_DATA_DIR": str(tmp_path),
         "PORCH_DATABASE_URL": database,
