@@ -169,6 +169,8 @@ def convert(data: bytes, kind: str, filename: str) -> Extracted:
     if kind in ("markdown", "text", "csv"):
         text = _decode(data) or ""
         return Extracted(title, _csv_text(text) if kind == "csv" else tidy(text))
+    if kind == "docx":
+        return _docx(data, title)
     from markitdown import MarkItDown, StreamInfo
 
     try:
@@ -179,4 +181,22 @@ def convert(data: bytes, kind: str, filename: str) -> Extracted:
         raise UnsupportedDocument(
             f"The {kind.upper()} could not be read: {type(exc).__name__}."
         ) from None
+    return Extracted((result.title or title).strip()[:300], tidy(result.markdown or ""))
+
+
+def _docx(data: bytes, title: str) -> Extracted:
+    """Word documents through mammoth's HTML, then markitdown's HTML to Markdown.
+
+    markitdown's own DOCX path first rewrites the XML to render equations, and with
+    beautifulsoup4 4.15 that rewrite drops every namespace, after which mammoth finds no
+    body in any document; equations are rare in support content, readable documents are not.
+    """
+    import mammoth
+    from markitdown.converters import HtmlConverter
+
+    try:
+        html = mammoth.convert_to_html(io.BytesIO(data)).value
+    except Exception as exc:  # mammoth raises ValueError, KeyError, XML errors for damaged files
+        raise UnsupportedDocument(f"The DOCX could not be read: {type(exc).__name__}.") from None
+    result = HtmlConverter().convert_string(html)
     return Extracted((result.title or title).strip()[:300], tidy(result.markdown or ""))
