@@ -3,6 +3,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
+# Test processes for `make test` (pytest-xdist; each has its own PostgreSQL and Redis database).
+TEST_WORKERS ?= 2
 
 .PHONY: install run test test-fast lint format bench docs clean
 
@@ -21,7 +23,7 @@ run: install
 ## make test: the whole suite, on SQLite and on the real PostgreSQL and Redis, browsers included
 test: install
 	@bash scripts/ensure-services.sh
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## make test-fast: everything but the slow suites (real processes and browsers)
 test-fast: install

@@ -30,7 +30,22 @@ from tests.fakes import AnthropicFake, OpenAIFake
 PG_ADMIN_URL = os.environ.get(
     "PORCH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("PORCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url_of_this_worker() -> str:
+    """The Redis database of this test process: pytest-xdist worker gwN takes the base db - N.
+
+    Each test flushes its database, so two workers sharing one would wipe each other's keys.
+    """
+    base = os.environ.get("PORCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return base
+    root, _, db = base.rpartition("/")
+    return f"{root}/{int(db or 0) - int(worker[2:])}"
+
+
+REDIS_URL = _redis_url_of_this_worker()
 BOTH = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])]
 
 
@@ -91,10 +106,12 @@ def settings(
 
 
 async def _reset_postgres(url: str) -> None:
+    # DELETE, children first, rather than TRUNCATE: a test leaves a few rows behind, and
+    # TRUNCATE's per-table lock and file swap cost 84 ms a test here against 2 ms for DELETE.
     engine = create_engine(Settings(database_url=url))
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
     await engine.dispose()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import uuid
 from typing import Any
 
 import httpx
@@ -178,7 +177,8 @@ async def test_chat_page_language(
     assert f'<html lang="{lang}"' in page
 
 
-@pytest.mark.parametrize("wid", [str(uuid.uuid4()), "not-a-uuid", "0"])
+# A fixed unknown id: test ids must be the same in every test process (pytest-xdist).
+@pytest.mark.parametrize("wid", ["3f2b8e1c-5d4a-4c6e-9b7f-1a2d3c4e5f60", "not-a-uuid", "0"])
 async def test_unknown_widget_page_is_404(client: httpx.AsyncClient, wid: str) -> None:
     resp = await client.get(f"/w/{wid}")
     assert resp.status_code == 404

@@ -122,7 +122,8 @@ async def test_a_persons_reply_is_ai_to_spurs_client(
     assert all(m["role"] in ("user", "assistant", "agent") for m in messages)
 
 
-@pytest.mark.parametrize("stale", ["pv_gone", str(uuid.uuid4())])
+# A fixed unknown id: test ids must be the same in every test process (pytest-xdist).
+@pytest.mark.parametrize("stale", ["pv_gone", "7c9e6679-7425-40de-944b-e07fc1f90ae7"])
 async def test_a_session_porch_does_not_know_starts_a_new_one(
     client: httpx.AsyncClient, widget: dict[str, Any], stale: str
 ) -> None:
