@@ -72,20 +72,30 @@ async def static_file(name: str, request: Request) -> Response:
 
 
 @router.get("/login")
-async def login_page(request: Request, owner: MaybeOwner) -> Response:
-    return _auth_page(request, owner, "login")
+async def login_page(
+    request: Request, owner: MaybeOwner, session: SessionDep, settings: SettingsDep
+) -> Response:
+    is_open = await accounts.signup_open(session, allow_signup=settings.allow_signup)
+    return _auth_page(request, owner, "login", is_open)
 
 
 @router.get("/signup")
-async def signup_page(request: Request, owner: MaybeOwner) -> Response:
-    return _auth_page(request, owner, "signup")
+async def signup_page(
+    request: Request, owner: MaybeOwner, session: SessionDep, settings: SettingsDep
+) -> Response:
+    is_open = await accounts.signup_open(session, allow_signup=settings.allow_signup)
+    return _auth_page(request, owner, "signup", is_open)
 
 
-def _auth_page(request: Request, owner: accounts.Owner | None, mode: str) -> Response:
+def _auth_page(
+    request: Request, owner: accounts.Owner | None, mode: str, signup_open: bool
+) -> Response:
     target = safe_next(request.query_params.get("next"), render.root_of(request))
     if owner is not None:
         return RedirectResponse(target, status_code=303)
-    return render.render(request, "auth.html", mode=mode, next_url=target, owner=None)
+    return render.render(
+        request, "auth.html", mode=mode, next_url=target, owner=None, signup_open=signup_open
+    )
 
 
 @router.get("/")
