@@ -1,29 +1,30 @@
 """/docs: Swagger UI served from porch itself.
 
 FastAPI's default page loads Swagger UI from a CDN, so on a server without internet access
-(or a browser behind a strict proxy) /docs is blank. The `swagger-ui-bundle` package ships
-the same assets; they are served here, read once, with a long cache keyed by the version."""
+(or a browser behind a strict proxy) /docs is blank. The `fastapi-offline` package ships
+Swagger UI 5 (which reads OpenAPI 3.1, as FastAPI writes it); its files are served here, read
+once, with a long cache keyed by the package's version."""
 
 from __future__ import annotations
 
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from starlette.responses import Response
 
 router = APIRouter(include_in_schema=False)
 
-ASSET_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+ASSET_DIR = Path(fastapi_offline.__file__).parent / "static"
 ASSETS = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "swagger-ui.css": "text/css; charset=utf-8",
-    "favicon-32x32.png": "image/png",
+    "favicon.png": "image/png",
 }
-# The bundle's folder is named after the Swagger UI version it ships.
-VERSION = ASSET_DIR.name.removeprefix("swagger-ui-")
+VERSION = version("fastapi-offline")
 
 
 @cache
@@ -44,7 +45,7 @@ async def swagger_page(request: Request) -> Response:
         title="porch · API",
         swagger_js_url=f"{base}/swagger-ui-bundle.js?v={VERSION}",
         swagger_css_url=f"{base}/swagger-ui.css?v={VERSION}",
-        swagger_favicon_url=f"{base}/favicon-32x32.png?v={VERSION}",
+        swagger_favicon_url=f"{base}/favicon.png?v={VERSION}",
         oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
     )
 

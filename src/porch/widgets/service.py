@@ -148,7 +148,7 @@ def _apply(widget: Widget, changes: dict[str, Any]) -> None:
 def to_out(widget: Widget) -> WidgetOut:
     warnings = []
     if widget.allowed_origins == ["*"]:
-        warnings.append('allowed_origins is ["*"]: any website can embed this widget.')
+        warnings.append('Allowed websites is "*": any website can embed this widget.')
     return WidgetOut(
         id=widget.id,
         workspace_id=widget.workspace_id,
