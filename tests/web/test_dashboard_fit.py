@@ -9,6 +9,7 @@ Screenshots land in /tmp/porch-shots/fit-*.png.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,4 +159,23 @@ def test_docs_render_offline(browser: Browser, site: Site) -> None:
     assert page.locator(".opblock").count() > 20
     shot(page, "fit-docs-offline", full_page=False)
     assert refused == []
+    context.close()
+
+
+def test_add_an_answer_says_so(browser: Browser, site: Site) -> None:
+    srv, _owner, ids = site
+    visitor_chat(srv.url, ids["wid"], "Do you ship parcels to Mars?", "down")
+    context = signed_in(browser, srv, 390)
+    page = context.new_page()
+    page.goto(f"{srv.url}/app/widgets/{ids['wid']}/analytics")
+    group = page.locator(".group", has_text="Do you ship parcels to Mars?")
+    group.get_by_test_id("add-answer").click()
+    group.get_by_label(re.compile("Answer to")).fill("We ship to Earth addresses only.")
+    group.get_by_role("button", name="Add as a text source").click()
+    expect(group.get_by_test_id("answered")).to_contain_text("Knowledge")
+    expect(page.locator("#porch-toast")).to_contain_text("Answer added")
+    expect(group.get_by_test_id("add-answer")).to_have_count(0)
+    page.reload()  # and it stays answered
+    expect(group.get_by_test_id("answered")).to_be_visible()
+    expect(group.get_by_test_id("add-answer")).to_have_count(0)
     context.close()

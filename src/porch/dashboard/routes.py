@@ -23,6 +23,7 @@ from porch.audit import service as audit_log
 from porch.chat.inbox import service as inbox
 from porch.chat.inbox.schemas import InboxPage
 from porch.dashboard import charts, render
+from porch.dashboard.answered import answered_questions
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep
 from porch.embeddings.base import Embedder
@@ -221,16 +222,10 @@ async def analytics_page(
     query = request.query_params
     span = (_day(query.get("from")), _day(query.get("to")))
     data, problem = await _analytics(session, owner.workspace_id, wid, span, retriever.embedder)
+    done = await answered_questions(session, owner.workspace_id, wid, data.unanswered_groups)
     view: dict[str, Any] = {"data": data, "plots": _plots(data), "problem": problem}
-    return render.render(
-        request,
-        "analytics.html",
-        owner=owner,
-        widget=widget,
-        tab="analytics",
-        nav="widgets",
-        **view,
-    )
+    view |= {"answered": done, "tab": "analytics", "nav": "widgets"}
+    return render.render(request, "analytics.html", owner=owner, widget=widget, **view)
 
 
 async def _analytics(
