@@ -24,6 +24,8 @@ pytestmark = pytest.mark.slow
 
 AXE = Path(axe_playwright_python.__file__).parent / "axe.min.js"
 WIDTHS = (1280, 390)
+# Rules of lower impact that were seen on these pages once and must stay fixed.
+ALSO = {"link-in-text-block", "aria-allowed-role", "landmark-unique", "region"}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,7 @@ def serious(page: Page) -> list[str]:
     return [
         f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
         for v in json.loads(found)
-        if v["impact"] in ("serious", "critical")
+        if v["impact"] in ("serious", "critical") or v["id"] in ALSO
     ]
 
 
