@@ -125,3 +125,47 @@ def test_state_follows_events(
     http.close()
     assert problems == []
     page.context.close()
+
+
+HIDE = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+SHOW = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_background_tab_counts_handoffs_and_messages(
+    browser: Browser, site: tuple[PorchServer, Owner, str]
+) -> None:
+    srv, _owner, wid = site
+    page = agent_page(browser, srv, 1280)
+    page.goto(f"{srv.url}/app/widgets/{wid}/conversations")
+    expect(page.locator("[data-live-state]")).to_have_text("Live")
+    plain = page.title()
+    page.evaluate(HIDE)
+    http = httpx.Client(base_url=srv.url, timeout=30)
+    started = http.post(f"/api/v1/widgets/{wid}/conversations", json={}).json()
+    cid, token = started["conversation_id"], started["visitor_token"]
+    said(http, cid, token, "Where is my parcel?")
+    expect(page).to_have_title(f"(1) {plain}")
+    handoff = http.post(
+        f"/api/v1/conversations/{cid}/handoff",
+        json={},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert handoff.status_code == 202
+    expect(page).to_have_title(f"(2) {plain}")
+    icon = page.locator('link[rel="icon"]').get_attribute("href") or ""
+    assert icon.startswith("data:image/png")
+    page.evaluate(SHOW)  # back to the tab: seen
+    expect(page).to_have_title(plain)
+    assert "data:" not in (page.locator('link[rel="icon"]').get_attribute("href") or "")
+    # In the foreground nothing is counted.
+    said(http, cid, token, "Hello?")
+    expect(page.locator(f'[data-conversation="{cid}"] .conv-question')).to_have_text("Hello?")
+    assert page.title() == plain
+    http.close()
+    page.context.close()
