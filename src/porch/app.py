@@ -38,6 +38,7 @@ from porch.security.cors import CORSPreflight, Kind, VisitorCORS
 from porch.security.headers import security_headers
 from porch.settings import Settings, load_settings
 from porch.usage.routes import router as usage_router
+from porch.web.apidocs import router as apidocs_router
 from porch.web.routes import router as web_router
 from porch.webhooks.routes import router as webhooks_router
 from porch.widgets.fastpath import PublicConfigFastPath
@@ -95,6 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="porch",
         version=__version__,
         lifespan=lifespan,
+        # /docs is served by porch.web.apidocs, with Swagger UI's assets from porch itself.
+        docs_url=None,
+        redoc_url=None,
         description="Self-hostable AI support chat: widgets, knowledge, streamed answers.",
     )
     app.state.settings = settings
@@ -127,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks_router,
         analytics_router,
         usage_router,
+        apidocs_router,
         dashboard_router,
     )
     for router in routers:

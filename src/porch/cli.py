@@ -79,6 +79,8 @@ def serve(
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     if demo:
         os.environ.setdefault("PORCH_PUBLIC_URL", base)
+        # A demo is a trial: the README's tour signs up a second account on it.
+        os.environ.setdefault("PORCH_ALLOW_SIGNUP", "true")
         email, password, widget_id = asyncio.run(_seed_demo(settings))
         page = (
             f"{base}/demo"
@@ -91,6 +93,8 @@ def serve(
             f"  dashboard:  {base}/app/   (sign in as {email} / {password})\n"
             f"  widget:     {base}/w/{widget_id}\n"
             f"  API docs:   {base}/docs\n"
+            f"  sign-up:    {'open' if _settings().allow_signup else 'closed'}"
+            " (PORCH_ALLOW_SIGNUP)\n"
         )
     uvicorn.run(
         "porch.app:create_app_from_env",

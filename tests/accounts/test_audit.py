@@ -11,7 +11,7 @@ from tests.conftest import BOTH, OwnerClient, make_widget
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
 
 
-async def test_owner_actions_recorded_newest_first_without_values(
+async def test_owner_actions_recorded_newest_first_without_secrets(
     owner: OwnerClient, app: FastAPI
 ) -> None:
     widget = await make_widget(owner, name="Help")
@@ -48,7 +48,10 @@ async def test_owner_actions_recorded_newest_first_without_values(
     ]
     by_action = {e["action"]: e for e in events}
     updated = by_action["widget.updated"]
-    assert updated["changes"] == {"fields": ["system_prompt", "title"]}
+    assert updated["changes"]["fields"] == ["system_prompt", "title"]
+    # Old -> new for what changed; the prompt (internal instructions) only as changed.
+    assert updated["changes"]["changed"]["title"][1] == "Hi"
+    assert updated["changes"]["changed"]["system_prompt"][1] == "•••"
     assert updated["target_type"] == "widget" and updated["target_id"] == widget["id"]
     assert updated["actor"]["email"] == owner.email and updated["actor"]["via"] == "session"
     assert updated["ip"] == "198.51.100.9"
@@ -57,7 +60,7 @@ async def test_owner_actions_recorded_newest_first_without_values(
     assert by_action["member.joined"]["actor"]["email"] == agent.email
     deleted = by_action["widget.deleted"]
     assert deleted["actor"]["via"] == "api_key" and deleted["actor"]["api_key_id"]
-    # Names of fields, never their values, never keys or tokens.
+    # Never the prompt's text, keys or tokens.
     assert secret_prompt not in log.text and key not in log.text and "kumquat" not in log.text
 
     # Paged: newest first, the cursor continues where the page ended.
@@ -102,3 +105,25 @@ async def test_dashboard_audit_and_team_pages(owner: OwnerClient, app: FastAPI) 
     script = await owner.get("/app/static/team.js")
     assert script.status_code == 200 and "invitations/accept" in script.text
     await agent.http.aclose()
+
+
+async def test_widget_update_records_only_what_changed(owner: OwnerClient) -> None:
+    widget = await make_widget(owner, name="Help")
+    full = (await owner.get(f"/api/v1/widgets/{widget['id']}")).json()
+    # The settings form sends every field back; only the greeting differs.
+    body = {
+        k: full[k]
+        for k in ("name", "title", "subtitle", "theme", "position", "suggested_questions")
+        if k in full
+    }
+    body["greeting"] = "Hello there"
+    assert (await owner.patch(f"/api/v1/widgets/{widget['id']}", json=body)).status_code == 200
+    # The same body again changes nothing and logs nothing.
+    assert (await owner.patch(f"/api/v1/widgets/{widget['id']}", json=body)).status_code == 200
+    events = (await owner.get("/api/v1/audit-log")).json()["events"]
+    updates = [e for e in events if e["action"] == "widget.updated"]
+    assert len(updates) == 1
+    assert updates[0]["changes"]["fields"] == ["greeting"]
+    assert updates[0]["changes"]["changed"] == {"greeting": [full["greeting"], "Hello there"]}
+    page = await owner.get("/app/audit")
+    assert "Hello there" in page.text and "→" in page.text

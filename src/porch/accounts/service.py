@@ -48,6 +48,12 @@ class NewSession:
     token: str
 
 
+async def signup_open(session: AsyncSession, *, allow_signup: bool) -> bool:
+    """Whether a new account may be created: always for the server's first owner (a fresh
+    install must be usable), then only when PORCH_ALLOW_SIGNUP says so."""
+    return allow_signup or (await session.execute(select(User.id).limit(1))).first() is None
+
+
 async def signup(
     session: AsyncSession,
     *,
@@ -56,9 +62,12 @@ async def signup(
     workspace_name: str | None,
     allow_signup: bool,
 ) -> tuple[User, Workspace]:
-    has_users = (await session.execute(select(User.id).limit(1))).first() is not None
-    if has_users and not allow_signup:
-        raise Forbidden("Sign-up is closed on this server.", code="signup_closed")
+    if not await signup_open(session, allow_signup=allow_signup):
+        raise Forbidden(
+            "Sign-up is closed on this server: ask an owner to invite you to their workspace "
+            "(PORCH_ALLOW_SIGNUP=true opens it).",
+            code="signup_closed",
+        )
     user = await create_user(session, email=email, password=password)
     workspace = await create_workspace(session, user.id, workspace_name or _default_name(email))
     return user, workspace

@@ -17,8 +17,9 @@ from porch.models import AuditEvent
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
-# What a change may say: field names, counts, roles. Values that could hold a secret never do.
-Change = str | int | bool | None | list[str]
+# What a change may say: field names, counts, roles, and {field: [old, new]} from diff.changed
+# (secrets masked there). Values that could hold a secret never appear.
+Change = str | int | bool | None | list[str] | dict[str, list[str | None]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,13 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     def asset(name: str) -> str:
         return asset_url(name, root)
 
-    html = _env.get_template(template).render(asset=asset, root=root, app=root + PREFIX, **context)
+    def web_asset(name: str) -> str:
+        # The widget's own files (markdown.js): transcripts render exactly as visitors saw them.
+        return assets.url(name, root)
+
+    html = _env.get_template(template).render(
+        asset=asset, web_asset=web_asset, root=root, app=root + PREFIX, **context
+    )
     return HTMLResponse(html, status_code=status_code, headers=page_headers(request))
 
 

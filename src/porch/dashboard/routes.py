@@ -23,6 +23,7 @@ from porch.audit import service as audit_log
 from porch.chat.inbox import service as inbox
 from porch.chat.inbox.schemas import InboxPage
 from porch.dashboard import charts, render
+from porch.dashboard.answered import answered_questions
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep
 from porch.embeddings.base import Embedder
@@ -72,20 +73,30 @@ async def static_file(name: str, request: Request) -> Response:
 
 
 @router.get("/login")
-async def login_page(request: Request, owner: MaybeOwner) -> Response:
-    return _auth_page(request, owner, "login")
+async def login_page(
+    request: Request, owner: MaybeOwner, session: SessionDep, settings: SettingsDep
+) -> Response:
+    is_open = await accounts.signup_open(session, allow_signup=settings.allow_signup)
+    return _auth_page(request, owner, "login", is_open)
 
 
 @router.get("/signup")
-async def signup_page(request: Request, owner: MaybeOwner) -> Response:
-    return _auth_page(request, owner, "signup")
+async def signup_page(
+    request: Request, owner: MaybeOwner, session: SessionDep, settings: SettingsDep
+) -> Response:
+    is_open = await accounts.signup_open(session, allow_signup=settings.allow_signup)
+    return _auth_page(request, owner, "signup", is_open)
 
 
-def _auth_page(request: Request, owner: accounts.Owner | None, mode: str) -> Response:
+def _auth_page(
+    request: Request, owner: accounts.Owner | None, mode: str, signup_open: bool
+) -> Response:
     target = safe_next(request.query_params.get("next"), render.root_of(request))
     if owner is not None:
         return RedirectResponse(target, status_code=303)
-    return render.render(request, "auth.html", mode=mode, next_url=target, owner=None)
+    return render.render(
+        request, "auth.html", mode=mode, next_url=target, owner=None, signup_open=signup_open
+    )
 
 
 @router.get("/")
@@ -211,16 +222,10 @@ async def analytics_page(
     query = request.query_params
     span = (_day(query.get("from")), _day(query.get("to")))
     data, problem = await _analytics(session, owner.workspace_id, wid, span, retriever.embedder)
+    done = await answered_questions(session, owner.workspace_id, wid, data.unanswered_groups)
     view: dict[str, Any] = {"data": data, "plots": _plots(data), "problem": problem}
-    return render.render(
-        request,
-        "analytics.html",
-        owner=owner,
-        widget=widget,
-        tab="analytics",
-        nav="widgets",
-        **view,
-    )
+    view |= {"answered": done, "tab": "analytics", "nav": "widgets"}
+    return render.render(request, "analytics.html", owner=owner, widget=widget, **view)
 
 
 async def _analytics(

@@ -54,6 +54,13 @@ class BlockedURL(Exception):
     """A URL porch will not fetch; the message says why, fit for the owner to read."""
 
 
+# Named in every private-address refusal: an intranet wiki is a real source, and the owner
+# should learn at once which setting lets porch read it.
+ALLOW_PRIVATE_HINT = (
+    " To crawl an intranet, whoever runs porch sets PORCH_CRAWL_ALLOW_PRIVATE_NETWORKS=true."
+)
+
+
 class PrivateAddress(OSError):
     """Raised by the resolver: the name resolves only to addresses porch must not reach."""
 
@@ -127,7 +134,7 @@ def check_url(url: str, *, allow_private: bool) -> str:
     if ip is None and _NUMERIC_HOST.match(host):
         raise BlockedURL("Write the address as a dotted IPv4 address or a host name.")
     if (ip is not None and blocked_ip(ip)) or host in _LOCAL_NAMES or host.endswith(".localhost"):
-        raise BlockedURL("The URL points at a private or local address.")
+        raise BlockedURL("The URL points at a private or local address." + ALLOW_PRIVATE_HINT)
     return url
 
 
@@ -149,7 +156,9 @@ async def check_resolves_public(url: str, *, allow_private: bool) -> None:
         return
     addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
     if addresses and all(blocked_ip(a) for a in addresses):
-        raise BlockedURL("The URL's host resolves to a private or local address.")
+        raise BlockedURL(
+            "The URL's host resolves to a private or local address." + ALLOW_PRIVATE_HINT
+        )
 
 
 class SafeResolver(AbstractResolver):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch import audit, revocation
+from porch.audit import diff as audit_diff
 from porch.errors import Conflict, NotFound
 from porch.models import Widget
 from porch.models.base import utcnow
@@ -69,8 +70,15 @@ async def update(
 ) -> Widget:
     widget = await get(session, workspace_id, widget_id)
     changes = body.model_dump(exclude_unset=True)
-    await audit.record(session, workspace_id, "widget.updated", widget_id, fields=changes)
+    before = {field: _stored(getattr(widget, field, None)) for field in changes}
     _apply(widget, changes)
+    after = {field: _stored(getattr(widget, field, None)) for field in changes}
+    # Only what moved: a form that sends every field logs the one it changed.
+    moved = audit_diff.changed(before, after)
+    if moved:
+        await audit.record(
+            session, workspace_id, "widget.updated", widget_id, fields=moved, changed=moved
+        )
     _check_identity(widget)
     widget.updated_at = utcnow()
     await session.flush()
@@ -132,6 +140,15 @@ async def set_provider_key(
     return widget
 
 
+def _stored(value: Any) -> Any:
+    """A column's value as plain JSON data (copies, so a later in-place change shows)."""
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stored(v) for v in value]
+    return value
+
+
 def _apply(widget: Widget, changes: dict[str, Any]) -> None:
     for field, value in changes.items():
         if field in ("theme", "features") and value is not None:
@@ -148,7 +165,7 @@ def _apply(widget: Widget, changes: dict[str, Any]) -> None:
 def to_out(widget: Widget) -> WidgetOut:
     warnings = []
     if widget.allowed_origins == ["*"]:
-        warnings.append('allowed_origins is ["*"]: any website can embed this widget.')
+        warnings.append('Allowed websites is "*": any website can embed this widget.')
     return WidgetOut(
         id=widget.id,
         workspace_id=widget.workspace_id,

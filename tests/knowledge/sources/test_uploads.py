@@ -132,3 +132,24 @@ async def test_size_and_shape_errors(app: FastAPI, owner: OwnerClient) -> None:
         f"/api/v1/widgets/{widget['id']}/sources", files={"file": ("x.txt", b"a" * 400_000)}
     )
     assert resp.status_code == 413
+
+
+async def test_titles_agree_and_a_text_title_line_heads_its_passage(
+    app: FastAPI, owner: OwnerClient
+) -> None:
+    widget = await make_widget(owner)
+    text = b"Warranty\nAll devices carry a two-year warranty against defects.\n"
+    code, body = await upload(owner, widget["id"], "warranty.txt", text)
+    assert code == 202, body
+    code, named = await upload(owner, widget["id"], "faq.md", DOCS["faq.md"][0], title="Help")
+    assert code == 202, named
+    await settle(app)
+    src = await source(owner, str(body["source_id"]))
+    assert src["title"] == "warranty"  # the dashboard's name for it
+    hits = await search(owner, widget["id"], "device warranty", source_id=str(body["source_id"]))
+    # Visitors' source link carries the same title; the title line is a heading, not text.
+    assert hits[0]["title"] == "warranty"
+    assert hits[0]["heading"].endswith("Warranty")
+    assert not hits[0]["text"].startswith("Warranty All")
+    owned = await search(owner, widget["id"], "when can I call", source_id=str(named["source_id"]))
+    assert owned[0]["title"] == "Help"

@@ -92,6 +92,7 @@
       if (f.type === 'ping') { socket.send('{"type":"pong"}'); return; }
       if (list) onListEvent(f);
       if (thread && f.conversation_id === convId) onThreadEvent(f);
+      notify('event', f);
     };
     socket.onclose = function (e) {
       socket = null;
@@ -111,6 +112,23 @@
     };
   }
 
+  // A stored time as the server prints it ("2026-01-02 10:04 UTC").
+  function when(iso) {
+    var t = iso ? new Date(iso) : new Date();
+    if (isNaN(t.getTime())) t = new Date();
+    return t.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  }
+  // Message text as the widget shows it (markdown.js builds nodes only, never HTML).
+  function setBody(node, text) {
+    node._raw = text;
+    if (w.PorchMarkdown) { node.textContent = ''; node.appendChild(w.PorchMarkdown.render(text)); }
+    else node.textContent = text;
+  }
+  // Message and unread counts shown in the tab title, the favicon and the navigation.
+  function notify(kind, f) {
+    try { d.dispatchEvent(new CustomEvent('porch:inbox', { detail: { kind: kind, frame: f } })); } catch (x) { /* old browser */ }
+  }
+
   // ---- the conversation list ---------------------------------------------------------------
   function row(id) { return list.querySelector('[data-conversation="' + id + '"]'); }
   function unreadBadge(li, n) {
@@ -124,9 +142,19 @@
     var badge = li.querySelector('.status');
     if (badge) { badge.textContent = STATUS[status] || status; badge.className = 'badge status st-' + status; }
   }
+  function part(li, cls, tag, before) {
+    var n = li.querySelector('.' + cls);
+    if (!n) {
+      n = el(tag || 'span', cls);
+      var box = li.querySelector(before ? '.conv-main' : '.conv-meta');
+      if (before) box.insertBefore(n, box.querySelector('.conv-preview')); else box.appendChild(n);
+    }
+    return n;
+  }
   function newRow(c) {
     var li = el('li');
     li.setAttribute('data-conversation', c.id);
+    li.setAttribute('data-count', '0');
     var a = li.appendChild(el('a', 'conv-row'));
     a.href = ROOT + '/app/conversations/' + c.id;
     var main = a.appendChild(el('span', 'conv-main'));
@@ -135,11 +163,22 @@
     main.appendChild(el('span', 'conv-preview', 'No messages yet'));
     var metaBox = a.appendChild(el('span', 'conv-meta'));
     metaBox.appendChild(el('span', 'badge status st-' + c.status, STATUS[c.status] || c.status));
+    metaBox.appendChild(el('span', 'small muted conv-time', when(c.created_at)));
+    var counts = metaBox.appendChild(el('span', 'small'));
+    var count = counts.appendChild(el('span', 'count'));
+    count.title = 'Messages';
+    count.appendChild(el('span', 'n', '0'));
     var empty = d.querySelector('[data-inbox-empty]');
     if (empty) empty.hidden = true;
     list.hidden = false;
     list.prepend(li);
     return li;
+  }
+  function bumpCount(li) {
+    var n = Number(li.getAttribute('data-count') || 0) + 1;
+    li.setAttribute('data-count', String(n));
+    var c = li.querySelector('.count .n');
+    if (c) c.textContent = String(n);
   }
   function onListEvent(f) {
     if (f.type === 'conversation.created') {
@@ -149,14 +188,18 @@
     var li = row(f.conversation_id);
     if (!li) return;
     if (f.type === 'message.created' && f.message) {
-      var p = li.querySelector('.conv-preview');
-      if (p) p.textContent = f.message.content.slice(0, 160);
-      if (f.message.role === 'user') unreadBadge(li, Number(li.getAttribute('data-unread') || 0) + 1);
+      var m = f.message;
+      var text = (m.content || '').slice(0, 160);
+      // The visitor's words are the row's question; a system note (a handoff) never hides it.
+      if (m.role === 'user') part(li, 'conv-question', 'span', true).textContent = text;
+      else if (m.role !== 'system') part(li, 'conv-preview', 'span', true).textContent = text;
+      part(li, 'conv-time').textContent = when(m.created_at || f.at);
+      bumpCount(li);
+      if (m.role === 'user') unreadBadge(li, Number(li.getAttribute('data-unread') || 0) + 1);
       list.prepend(li);
     } else if (f.type === 'message.delta') {
       var q = li.querySelector('.conv-preview');
-      if (q) q.textContent = ((q._stream || '') + f.delta).slice(-160);
-      if (q) q._stream = (q._stream || '') + f.delta;
+      if (q) { q._stream = (q._stream || '') + f.delta; q.textContent = q._stream.slice(-160); }
     } else if (f.status) {
       setRowStatus(li, f.status);
       if (typeof f.unread_count === 'number') unreadBadge(li, f.unread_count);
@@ -169,12 +212,47 @@
   }
 
   // ---- one conversation ----------------------------------------------------------------------
+  // One state (status, assignee, counts), changed only by events and by the API's answers;
+  // show() draws every part of the page that depends on it, so no two parts can disagree.
   var messages = thread ? thread.querySelector('[data-messages]') : null;
   var typingNote = thread ? thread.querySelector('[data-typing]') : null;
-  // The side panel (status, assignment, actions) sits beside the thread, not inside it.
-  var statusText = thread ? d.querySelector('[data-status-text]') : null;
   var streaming = {};
   var typingTimer = null;
+  var state = thread ? {
+    status: thread.getAttribute('data-status'),
+    assigned: thread.getAttribute('data-assigned-id') || null,
+    agentName: (d.querySelector('[data-assigned]') || {}).textContent,
+    unread: Number(thread.getAttribute('data-unread') || 0),
+    count: Number(thread.getAttribute('data-message-count') || 0),
+    lastAt: null
+  } : null;
+  var me = thread ? thread.getAttribute('data-me') : null;
+
+  function setText(sel, text) { var n = d.querySelector(sel); if (n) n.textContent = text; }
+  function show() {
+    var closed = state.status === 'closed';
+    thread.setAttribute('data-status', state.status);
+    var badge = d.querySelector('[data-status-badge]');
+    if (badge) { badge.textContent = STATUS[state.status] || state.status; badge.className = 'badge st-' + state.status; }
+    setText('[data-status-text]', STATUS[state.status] || state.status);
+    setText('[data-assigned]', state.assigned ? (state.agentName || 'A teammate') : 'Nobody');
+    setText('[data-unread-text]', String(state.unread));
+    setText('[data-count-text]', String(state.count));
+    if (state.lastAt) setText('[data-last-at]', when(state.lastAt));
+    var hide = function (sel, yes) { var n = d.querySelector(sel); if (n) n.hidden = yes; };
+    hide('[data-action="assign"]', closed || state.assigned === me);
+    hide('[data-assign-box]', closed);
+    hide('[data-action="release"]', state.status !== 'waiting_for_agent' && state.status !== 'agent');
+    hide('form[data-when="closed"]', !closed);
+    hide('form[data-when="not-closed"]', closed);
+  }
+  function apply(f) {
+    if (f.status) state.status = f.status;
+    if (f.status === 'closed' && f.assigned_user_id === undefined) { /* closing keeps the assignee */ }
+    if (f.assigned_user_id !== undefined) { state.assigned = f.assigned_user_id || null; state.agentName = f.agent_name || ''; }
+    if (typeof f.unread_count === 'number') state.unread = f.unread_count;
+    show();
+  }
 
   function addMessage(m) {
     if (m.id && messages.querySelector('[data-id="' + m.id + '"]')) return null;
@@ -184,42 +262,57 @@
     var head = li.appendChild(el('div', 'msg-head'));
     var name = m.role === 'user' ? 'Visitor' : m.role === 'assistant' ? 'Assistant' : m.role === 'agent' ? (m.author_name || 'Agent') : 'System';
     head.appendChild(el('span', 'msg-role', name));
-    li.appendChild(el('div', 'msg-body', m.content || ''));
+    var time = head.appendChild(el('time', 'muted small', when(m.created_at)));
+    time.setAttribute('datetime', m.created_at || new Date().toISOString());
+    setBody(li.appendChild(el('div', 'msg-body')), m.content || '');
     messages.appendChild(li);
     li.scrollIntoView({ block: 'nearest' });
     return li;
   }
+  function counted(m) {
+    state.count += 1;
+    state.lastAt = m.created_at || new Date().toISOString();
+  }
   function onThreadEvent(f) {
     if (f.type === 'message.created' && f.message) {
       var s = f.message.id && streaming[f.message.id];
-      if (s) { s.querySelector('.msg-body').textContent = f.message.content; s.classList.remove('streaming'); delete streaming[f.message.id]; }
-      else addMessage(f.message);
-      if (f.message.role === 'user' && d.visibilityState === 'visible') markRead();
+      if (s) {
+        setBody(s.querySelector('.msg-body'), f.message.content);
+        s.classList.remove('streaming');
+        delete streaming[f.message.id];
+        counted(f.message);
+      } else if (addMessage(f.message)) counted(f.message);
+      if (f.message.role === 'user') {
+        state.unread += 1;
+        if (d.visibilityState === 'visible') markRead();
+      }
+      show();
     } else if (f.type === 'message.started' && f.message_id) {
-      var li = addMessage({ id: f.message_id, role: 'assistant', content: '' });
+      var li = addMessage({ id: f.message_id, role: 'assistant', content: '', created_at: f.at });
       if (li) { li.classList.add('streaming'); streaming[f.message_id] = li; }
     } else if (f.type === 'message.delta' && streaming[f.message_id]) {
       var body = streaming[f.message_id].querySelector('.msg-body');
-      body.textContent += f.delta;
+      setBody(body, (body._raw || '') + f.delta);
     } else if (f.type === 'typing' && f.who === 'visitor' && typingNote) {
       typingNote.hidden = !f.on;
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () { typingNote.hidden = true; }, 4000);
-    } else if (f.status && statusText) {
-      statusText.textContent = STATUS[f.status] || f.status;
-      thread.setAttribute('data-status', f.status);
-      if (f.agent_name !== undefined && assignedText) assignedText.textContent = f.agent_name || 'Nobody';
+    } else if (f.status) {
+      apply(f);
     }
   }
 
   function markRead() { api('POST', '/api/v1/conversations/' + convId + '/read').catch(function () {}); }
 
-  var assignedText = thread ? d.querySelector('[data-assigned]') : null;
   if (thread) {
+    messages.querySelectorAll('.msg-body[data-md]').forEach(function (b) { setBody(b, b.textContent); });
     markRead();
+    show();
     var form = thread.querySelector('[data-reply]');
     var box = form.querySelector('textarea');
     var error = form.querySelector('[data-reply-error]');
+    var actionError = d.querySelector('[data-action-error]');
+    var fail = function (node, err) { node.textContent = err.message; node.hidden = false; };
     var sentTyping = 0;
     box.addEventListener('input', function () {
       var now = Date.now();
@@ -237,12 +330,16 @@
       if (!text) return;
       var button = form.querySelector('button[type=submit]');
       button.disabled = true;
+      error.hidden = true;
       error.textContent = '';
       api('POST', '/api/v1/conversations/' + convId + '/messages', { content: text }).then(function (res) {
         box.value = '';
-        addMessage(res.message);
-        if (statusText) statusText.textContent = STATUS[res.status] || res.status;
-      }, function (err) { error.textContent = err.message; }).then(function () { button.disabled = false; box.focus(); });
+        if (addMessage(res.message)) counted(res.message);
+        state.status = res.status || state.status;
+        state.unread = 0;
+        if (!state.assigned) { state.assigned = me; state.agentName = res.message.author_name || ''; }
+        show();
+      }, function (err) { fail(error, err); }).then(function () { button.disabled = false; box.focus(); });
     });
     d.querySelectorAll('[data-action]').forEach(function (b) {
       b.addEventListener('click', function () {
@@ -254,10 +351,12 @@
           action = 'assign';
           body = { user_id: pick.value };
         }
+        if (actionError) actionError.hidden = true;
         api('POST', '/api/v1/conversations/' + convId + '/' + action, body).then(function (res) {
-          if (statusText) statusText.textContent = STATUS[res.status] || res.status;
-          if (assignedText && res.assigned_name !== undefined && action === 'assign') assignedText.textContent = res.assigned_name || 'Nobody';
-        }, function (err) { error.textContent = err.message; });
+          var f = { status: res.status };
+          if (action === 'assign') { f.assigned_user_id = res.assigned_user_id || (body && body.user_id) || me; f.agent_name = res.assigned_name; }
+          apply(f);
+        }, function (err) { if (actionError) fail(actionError, err); });
       });
     });
     var pick = d.querySelector('[data-assign-to]');

@@ -47,7 +47,12 @@
     var title = P.el('span', 'src-title', s.title || s.url || 'Untitled');
     cell.appendChild(title);
     var sub = P.el('span', 'src-sub muted small', TYPES[s.type] || s.type);
-    if (s.type !== 'text') sub.textContent += ' · ' + s.pages + (s.pages === 1 ? ' page' : ' pages');
+    if (s.type !== 'text') {
+      // While a sync runs, the stored page count is the last sync's: show this one's so far.
+      var busy = s.status === 'running' && s.stats;
+      var n = busy ? (s.stats.stored || 0) + (s.stats.unchanged || 0) : s.pages;
+      sub.textContent += ' · ' + (busy && !n ? 'reading the first page' : n + (n === 1 ? ' page' : ' pages') + (busy ? ' so far' : ''));
+    }
     var failed = s.stats && s.stats.failed;
     if (failed) sub.textContent += ' · ' + failed + ' failed';
     if (s.schedule && s.schedule !== 'off') sub.textContent += ' · re-syncs ' + s.schedule;

@@ -96,6 +96,7 @@ class Frontier:
     seen: set[str] = field(default_factory=set)
     queue: deque[Visit] = field(default_factory=deque)
     dispatched: int = 0
+    finished: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
 
     def offer(self, url: str, depth: int) -> None:
@@ -132,8 +133,10 @@ class Frontier:
 
     @property
     def progress(self) -> float:
+        """Pages read of pages known so far. Counting pages finished, not started: counting
+        the first page when it started showed 99% before anything was read."""
         expected = min(self.max_pages, self.dispatched + len(self.queue)) or 1
-        return min(0.99, self.dispatched / expected)
+        return min(0.99, self.finished / expected)
 
 
 VisitFn = Callable[[Visit], Coroutine[Any, Any, list[str]]]
@@ -155,6 +158,7 @@ async def crawl(frontier: Frontier, visit: VisitFn, *, concurrency: int) -> None
             done, _ = await asyncio.wait(active, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 active.discard(task)
+                frontier.finished += 1
                 depth = depth_of.pop(task)
                 for link in task.result():
                     frontier.offer(link, depth + 1)

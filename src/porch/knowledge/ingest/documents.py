@@ -158,9 +158,28 @@ def _csv_text(text: str) -> str:
     return "\n\n".join(out)
 
 
+def default_title(filename: str) -> str:
+    """An upload's title when the owner gives none: the name without its extension, as
+    both the dashboard and the visitors' source links show it."""
+    return PurePath(filename).stem.replace("_", " ").strip()[:300] or filename[:300]
+
+
+# A first line that reads like a heading: short, without the full stop of a sentence.
+_HEADING_LINE = re.compile(r"^[^\n#>*\-|`]{1,80}(?<![.!?:;,])$")
+
+
+def _text_headings(text: str) -> str:
+    """A plain text file's title line as a Markdown heading, so it heads the first passage
+    instead of being glued to its first sentence ("Warranty All devices carry…")."""
+    first, sep, rest = text.partition("\n")
+    if sep and rest.strip() and _HEADING_LINE.match(first.strip()):
+        return f"# {first.strip()}\n\n{rest.lstrip()}"
+    return text
+
+
 def convert(data: bytes, kind: str, filename: str) -> Extracted:
     """Markdown text of a document (CPU-bound: call it from a worker thread)."""
-    title = PurePath(filename).stem.replace("_", " ").strip() or filename
+    title = default_title(filename)
     if kind == "html":
         page = extract_html(data, f"file:///{filename}")
         page.links, page.canonical = [], None
@@ -168,7 +187,9 @@ def convert(data: bytes, kind: str, filename: str) -> Extracted:
         return page
     if kind in ("markdown", "text", "csv"):
         text = _decode(data) or ""
-        return Extracted(title, _csv_text(text) if kind == "csv" else tidy(text))
+        if kind == "csv":
+            return Extracted(title, _csv_text(text))
+        return Extracted(title, tidy(_text_headings(tidy(text)) if kind == "text" else text))
     if kind == "docx":
         return _docx(data, title)
     from markitdown import MarkItDown, StreamInfo

@@ -291,7 +291,9 @@ class FileSync(Sync):
             self.fatal = str(exc)
             self.record(Outcome(url, self.page_id(url), "failed", reason="unreadable"))
             return
-        if self.info.title and not page.title:
+        if self.info.title:
+            # The source's title (the owner's, or the file's name without extension) is
+            # what the dashboard lists; visitors' source links show the same.
             page.title = self.info.title
         await self.accept(url, 0, page, {})
 

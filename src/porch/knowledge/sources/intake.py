@@ -114,5 +114,6 @@ async def _upload(request: Request, limit: int) -> Upload:
         filename,
         kind,
         data,
-        (title if isinstance(title, str) and title.strip() else filename)[:300],
+        (title.strip() if isinstance(title, str) and title.strip() else "")[:300]
+        or documents.default_title(filename),
     )
