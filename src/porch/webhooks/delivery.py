@@ -13,14 +13,13 @@ import time
 import uuid
 from typing import Any
 
-import aiohttp
 import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from porch.models import Webhook, WebhookDelivery
 from porch.models.base import utcnow
-from porch.security.ssrf import BlockedURL, SafeResolver, check_url, describe
+from porch.security.ssrf import BlockedURL, check_url, describe
 from porch.settings import Settings
 from porch.webhooks import signing
 from porch.webhooks.secrets_box import SecretBox
@@ -52,6 +51,11 @@ async def _attempt(
         check_url(url, allow_private=allow)
     except BlockedURL as exc:
         return None, str(exc)
+    # aiohttp (about 0.2 s to import) is loaded by the first delivery, not at start-up.
+    import aiohttp
+
+    from porch.security.resolver import SafeResolver
+
     connector = aiohttp.TCPConnector(resolver=SafeResolver(allow_private=allow), limit=1)
     timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout)
     try:

@@ -8,7 +8,7 @@ import re
 import zipfile
 from pathlib import PurePath
 
-from porch.knowledge.ingest.extract import Extracted, extract_html, tidy
+from porch.knowledge.ingest.extracted import Extracted, tidy
 
 KINDS = ("pdf", "docx", "pptx", "xlsx", "html", "markdown", "text", "csv")
 _OFFICE = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
@@ -162,6 +162,8 @@ def convert(data: bytes, kind: str, filename: str) -> Extracted:
     """Markdown text of a document (CPU-bound: call it from a worker thread)."""
     title = PurePath(filename).stem.replace("_", " ").strip() or filename
     if kind == "html":
+        from porch.knowledge.ingest.extract import extract_html  # trafilatura: on first use
+
         page = extract_html(data, f"file:///{filename}")
         page.links, page.canonical = [], None
         page.title = page.title or title

@@ -14,7 +14,6 @@ from sqlalchemy import update
 
 from porch.jobs.queue import Jobs, with_retries
 from porch.knowledge.ingest.backfill import embed_missing
-from porch.knowledge.ingest.kinds import run_sync
 from porch.knowledge.ingest.leases import Runtime
 from porch.knowledge.ingest.schedule import Scheduler
 from porch.knowledge.search.store import table_of
@@ -60,6 +59,10 @@ class Ingest:
         """The task functions, bound to this process's runtime (no module-level state)."""
 
         async def sync_source(source_id: str, generation: int, take_over: bool = False) -> None:
+            # The crawler and the document readers (trafilatura, lxml, markitdown: about
+            # 0.3 s) are imported by the first sync, not at start-up.
+            from porch.knowledge.ingest.kinds import run_sync
+
             sid = uuid.UUID(source_id)
             async with slots:
                 first = True
