@@ -9,7 +9,7 @@ PYTHON ?= python3
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
-	$(PY) -m pip install --quiet -e '.[postgres,redis,dev]'
+	$(PY) -m pip install --quiet -e '.[postgres,redis,documents,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -132,3 +132,21 @@ async def test_size_and_shape_errors(app: FastAPI, owner: OwnerClient) -> None:
         f"/api/v1/widgets/{widget['id']}/sources", files={"file": ("x.txt", b"a" * 400_000)}
     )
     assert resp.status_code == 413
+
+
+async def test_xlsx_without_the_documents_extra_is_refused_clearly(
+    app: FastAPI, owner: OwnerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from porch.knowledge.ingest import documents
+
+    real = documents.importlib.util.find_spec
+    monkeypatch.setattr(
+        documents.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pandas" else real(name, *a),
+    )
+    widget = await make_widget(owner)
+    code, body = await upload(owner, widget["id"], "prices.xlsx", DOCS["prices.xlsx"][0])
+    assert code == 415
+    assert body["error"]["code"] == "unsupported_file_type"
+    assert "porch[documents]" in body["error"]["message"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import re
 import zipfile
@@ -85,6 +86,10 @@ def sniff(data: bytes, filename: str) -> str:
             raise DocumentTooLarge(f"The PDF has {pages} pages; at most {MAX_PDF_PAGES} are read.")
     elif data.startswith(b"PK\x03\x04"):
         kind = _office_kind(data)
+        if kind == "xlsx" and not xlsx_supported():
+            raise UnsupportedDocument(
+                "Reading XLSX needs porch's `documents` extra: pip install 'porch[documents]'."
+            )
     else:
         text = _decode(data)
         if text is None:
@@ -108,6 +113,11 @@ def sniff(data: bytes, filename: str) -> str:
             f"{filename} is named like a {suffix[1:].upper()} but is not one."
         )
     return kind
+
+
+def xlsx_supported() -> bool:
+    """Whether the spreadsheet readers (pandas, openpyxl: the `documents` extra) are here."""
+    return all(importlib.util.find_spec(name) is not None for name in ("pandas", "openpyxl"))
 
 
 def pdf_pages(data: bytes) -> int | None:
