@@ -11,7 +11,7 @@ TEST_WORKERS ?= 2
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
-	$(PY) -m pip install --quiet -e '.[postgres,redis,dev]'
+	$(PY) -m pip install --quiet -e '.[postgres,redis,documents,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)

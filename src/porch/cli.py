@@ -63,6 +63,27 @@ async def _seed_demo(settings: Settings) -> tuple[str, str, str]:
     return demo.email, demo.password, demo.widget_id
 
 
+def _announce_demo(settings: Settings, base: str) -> None:
+    """Create the demo owner, widget and page, and say where to find them."""
+    os.environ.setdefault("PORCH_PUBLIC_URL", base)
+    # A demo is a trial: the README's tour signs up a second account on it.
+    os.environ.setdefault("PORCH_ALLOW_SIGNUP", "true")
+    email, password, widget_id = asyncio.run(_seed_demo(settings))
+    page = (
+        f"{base}/demo"
+        if _settings().demo_enabled
+        else "off in production (PORCH_DEMO_PAGE=true turns it on)"
+    )
+    typer.echo(
+        f"\n  porch is running at {base}\n"
+        f"  demo page:  {page}\n"
+        f"  dashboard:  {base}/app/   (sign in as {email} / {password})\n"
+        f"  widget:     {base}/w/{widget_id}\n"
+        f"  API docs:   {base}/docs\n"
+        f"  sign-up:    {'open' if _settings().allow_signup else 'closed'} (PORCH_ALLOW_SIGNUP)\n"
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -76,26 +97,9 @@ def serve(
     settings = _settings()
     if settings.is_sqlite or settings.auto_migrate:
         asyncio.run(_migrate(settings))
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     if demo:
-        os.environ.setdefault("PORCH_PUBLIC_URL", base)
-        # A demo is a trial: the README's tour signs up a second account on it.
-        os.environ.setdefault("PORCH_ALLOW_SIGNUP", "true")
-        email, password, widget_id = asyncio.run(_seed_demo(settings))
-        page = (
-            f"{base}/demo"
-            if _settings().demo_enabled
-            else "off in production (PORCH_DEMO_PAGE=true turns it on)"
-        )
-        typer.echo(
-            f"\n  porch is running at {base}\n"
-            f"  demo page:  {page}\n"
-            f"  dashboard:  {base}/app/   (sign in as {email} / {password})\n"
-            f"  widget:     {base}/w/{widget_id}\n"
-            f"  API docs:   {base}/docs\n"
-            f"  sign-up:    {'open' if _settings().allow_signup else 'closed'}"
-            " (PORCH_ALLOW_SIGNUP)\n"
-        )
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        _announce_demo(settings, f"http://{shown}:{port}")
     uvicorn.run(
         "porch.app:create_app_from_env",
         factory=True,

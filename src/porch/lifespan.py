@@ -90,22 +90,17 @@ def _redis_client(url: str) -> Any:
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=15)
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    metrics: Metrics = app.state.metrics
+async def _build(settings: Settings, metrics: Metrics) -> State:
+    """Every long-lived object, each built once, wired to the others."""
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
     redis = _redis_client(settings.redis_url) if settings.redis_url else None
     pubsub: PubSub = RedisPubSub(redis) if redis is not None else LocalPubSub()
     await pubsub.start()
-    realtime = Realtime(settings, pubsub)
-    providers = ProviderRegistry(settings, metrics)
     retriever = build_retriever(settings, engine)
     jobs = build_jobs(settings)
     runtime = Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder)
-    ingest = tasks.register(jobs, settings, sessionmaker, runtime)
-    state = State(
+    return State(
         settings=settings,
         engine=engine,
         autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
@@ -114,47 +109,65 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pubsub=pubsub,
         limits=RateLimits(settings.redis_url),
         metrics=metrics,
-        providers=providers,
+        providers=ProviderRegistry(settings, metrics),
         widgets=WidgetCache(sessionmaker, pubsub),
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
         jobs=jobs,
-        ingest=ingest,
-        realtime=realtime,
+        ingest=tasks.register(jobs, settings, sessionmaker, runtime),
+        realtime=Realtime(settings, pubsub),
     )
-    app.state.porch = state
-    realtime.revoker.recheck = Recheck(state.autocommit, settings)
-    undo_drain = drain.install(state)
-    await jobs.start()
+
+
+async def _start(state: State) -> None:
+    """Start the jobs and the sockets' broker; tune the collector for a long-lived heap."""
+    settings = state.settings
+    state.realtime.revoker.recheck = Recheck(state.autocommit, settings)
+    await state.jobs.start()
     # Durable events become webhook deliveries in the process that published them.
-    realtime.broker.listeners.append(WebhookDispatcher(settings, sessionmaker, pubsub, jobs))
-    await realtime.start()
+    state.realtime.broker.listeners.append(
+        WebhookDispatcher(settings, state.sessionmaker, state.pubsub, state.jobs)
+    )
+    await state.realtime.start()
     gc_tuning.settle(settings.gc_young_threshold)
     gc_tuning.log_pauses(settings.gc_log_pause_ms)
+
+
+async def _stop(state: State) -> None:
+    """Let replies in flight finish, then close everything in the order it depends."""
+    state.draining = True
+    if state.answers:
+        # Replies in flight finish and are stored before the process goes.
+        log.info("draining", answers=len(state.answers))
+        await asyncio.wait(set(state.answers), timeout=state.settings.shutdown_grace_seconds)
+    # Sockets closed and queued events published (webhooks queued) before jobs stop.
+    await state.realtime.aclose()
+    await state.jobs.aclose()
+    await state.retriever.aclose()
+    await state.providers.aclose()
+    await state.pubsub.aclose()
+    if state.redis is not None:
+        with contextlib.suppress(Exception):
+            await state.redis.aclose()
+    await state.engine.dispose()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state = await _build(app.state.settings, app.state.metrics)
+    app.state.porch = state
+    undo_drain = drain.install(state)
+    await _start(state)
     log.info(
         "started",
         version=__version__,
-        database=engine.dialect.name,
-        redis=redis is not None,
-        llm=settings.llm_provider,
+        database=state.engine.dialect.name,
+        redis=state.redis is not None,
+        llm=state.settings.llm_provider,
     )
     try:
         yield
     finally:
         undo_drain()
-        state.draining = True
-        if state.answers:
-            # Replies in flight finish and are stored before the process goes.
-            log.info("draining", answers=len(state.answers))
-            await asyncio.wait(set(state.answers), timeout=settings.shutdown_grace_seconds)
-        # Sockets closed and queued events published (webhooks queued) before jobs stop.
-        await realtime.aclose()
-        await jobs.aclose()
-        await retriever.aclose()
-        await providers.aclose()
-        await pubsub.aclose()
-        if redis is not None:
-            with contextlib.suppress(Exception):
-                await redis.aclose()
-        await engine.dispose()
+        await _stop(state)
         log.info("stopped")

@@ -25,7 +25,7 @@ def register(
     """Register each domain's tasks on `jobs`; returns ingestion's side, to enqueue with."""
     ingest = Ingest(jobs, runtime)
     # Webhook deliveries share the queue, and `porch worker`, with ingestion.
-    webhook_delivery.register(jobs.broker, settings, sessionmaker)
+    webhook_delivery.register(jobs, settings, sessionmaker)
     return ingest
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from porch.providers.base import Grounding, Passage, TextDelta
-from porch.providers.extractive import NO_ANSWER, ExtractiveModel, split_sentences, stem
+from porch.providers.extractive import NO_ANSWER, ExtractiveModel, split_sentences
 
 from .helpers import collect, make_request
 
@@ -107,25 +105,6 @@ async def test_no_duplicates_and_at_most_about_80_words() -> None:
     assert answered
     assert text.count(sentence) == 1
     assert len(text.split()) <= 85
-
-
-@pytest.mark.parametrize(
-    ("word", "stemmed"),
-    [
-        ("resetting", "reset"),
-        ("resets", "reset"),
-        ("passwords", "password"),
-        ("shipped", "ship"),
-        ("policies", "policy"),
-        ("billing", "bill"),
-        ("business", "business"),
-        ("boxes", "box"),
-        ("configured", "configur"),
-        ("configure", "configur"),
-    ],
-)
-def test_stem(word: str, stemmed: str) -> None:
-    assert stem(word) == stemmed
 
 
 def test_split_sentences_handles_lists_and_headings() -> None:

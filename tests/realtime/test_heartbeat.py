@@ -9,6 +9,7 @@ from collections import Counter
 from typing import cast
 
 from porch.realtime.connection import CLOSE_HEARTBEAT, Connection, Heartbeat
+from tests.waiting import wait_until
 
 
 class FakeSocket:
@@ -86,7 +87,8 @@ async def test_sockets_silent_too_long_are_closed_and_removed_ones_are_left_alon
         beat.add(cast(Connection, s))
     beat.discard(cast(Connection, gone))
     beat.start()
-    await asyncio.sleep(0.25)
+    # One beat (0.2 s) pings the live socket and closes the silent one.
+    await wait_until(lambda: silent.closed is not None and bool(alive.pinged_in), timeout=5)
     await beat.aclose()
     assert silent.closed == (CLOSE_HEARTBEAT, "no answer to pings") and not silent.pinged_in
     assert alive.closed is None and alive.pinged_in

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from porch.security.ssrf import BlockedURL, PrivateAddress, SafeResolver, blocked_ip, check_url
+from porch.security.resolver import SafeResolver
+from porch.security.ssrf import BlockedURL, PrivateAddress, blocked_ip, check_url
 from tests.conftest import BOTH, OwnerClient, make_widget
 
 # Each carries 169.254.169.254 (the metadata service), 127.0.0.1 or 10.0.0.1.

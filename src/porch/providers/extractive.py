@@ -6,8 +6,8 @@ import math
 import re
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
+from porch.language import content_terms
 from porch.providers.base import (
     CompletionRequest,
     Grounding,
@@ -26,64 +26,10 @@ MIN_COVERAGE = 0.3
 RELATIVE_CUTOFF = 0.6
 WORDS_PER_DELTA = 3
 
-# A small English stop list, kept as prose so it reads (and diffs) like one.
-_STOP_WORDS = frozenset(
-    """a about above after again all also am an and any are as at be because been before being
-    below between both but by can could did do does doing done down during each either else
-    ever few for from further get gets getting got had has have having he her here hers him his
-    how i if in into is it its itself just let me might mine more most must my no nor not now
-    of off on once only or other our ours out over own please same shall she should so some
-    such than that the their theirs them then there these they this those through to too under
-    until up upon us very was we were what when where which while who whom whose why will with
-    would yes yet you your yours want need know tell way thing things""".split()  # noqa: SIM905
-)
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+")  # for telling repeated sentences apart
 # A sentence ends at . ! or ? followed by space and a capital, digit, quote or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 _LINE_MARK = re.compile(r"^\s*(?:[-*•#>]+|\d+[.)])\s*")
-_SUFFIXES = (
-    "ational",
-    "ations",
-    "ation",
-    "ings",
-    "ing",
-    "edly",
-    "ies",
-    "ied",
-    "ed",
-    "es",
-    "ly",
-    "s",
-)
-_ES_AFTER = ("s", "x", "z", "ch", "sh")  # "boxes" → "box", but "shoes" → "shoe"
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """A crude suffix stripper: enough for "resetting", "resets" and "reset" to meet."""
-    for suffix in _SUFFIXES:
-        base = word[: -len(suffix)]
-        if not word.endswith(suffix) or len(base) < 3:
-            continue
-        if suffix == "es" and not base.endswith(_ES_AFTER):
-            continue  # left to the plain "s" below
-        if suffix == "s" and base.endswith(("s", "u", "i")):
-            continue  # "business", "status", "analysis"
-        if suffix in ("ies", "ied"):
-            return base + "y"
-        doubled = len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz"
-        if doubled and suffix in ("ing", "ings", "ed", "edly"):
-            base = base[:-1]  # "resetting" → "reset", but "billing" → "bill"
-        word = base
-        break
-    # A final silent e goes, so "configure" meets "configured" and "configuration".
-    if len(word) > 4 and word.endswith("e") and not word.endswith("ee"):
-        word = word[:-1]
-    return word
-
-
-def content_terms(text: str) -> list[str]:
-    return [stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP_WORDS and len(w) > 1]
 
 
 @dataclass(slots=True)

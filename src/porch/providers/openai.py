@@ -1,8 +1,9 @@
 """Chat completions on any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp), streamed.
 
 The SDK sends the request (auth, headers, base URL, status errors) and we read the SSE
-lines ourselves with orjson. CPU per 50-token reply, fake server in another process, an
-8-message prompt (tests/fakes/openai_server.py, medians of 3 on a noisy 2-core machine):
+lines ourselves with orjson (the loop is shared with anthropic.py, in stream.py). CPU per
+50-token reply, fake server in another process, an 8-message prompt
+(tests/fakes/openai_server.py, medians of 3 on a noisy 2-core machine):
 
     chat.completions.create(stream=True), pydantic chunk per token     ~8.4 ms
     with_streaming_response.create() + orjson lines                     ~3.0 ms
@@ -11,32 +12,40 @@ lines ourselves with orjson. CPU per 50-token reply, fake server in another proc
 
 `create()` runs the SDK's TypedDict transform over every message (~1.1 ms alone for
 eight messages) and builds a pydantic model per chunk; `client.post` skips both.
+
+This module imports the SDK (about 1 s here), so the registry imports it only when an
+OpenAI model is first asked for.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
-import httpx2
 import openai
 
-from porch.providers.base import CompletionRequest, ProviderError, StreamEvent, TextDelta, Usage
-from porch.providers.wire import (
-    bad_stream,
-    drain,
-    estimate_usage,
-    fast_http_client,
-    load_event,
-    status_error,
-    transport_error,
+from porch.providers.base import (
+    CompletionRequest,
+    ProviderError,
+    StreamEvent,
+    TextDelta,
+    Turn,
+    Usage,
 )
+from porch.providers.stream import Sdk, stream_events
+from porch.providers.wire import estimate_usage, fast_http_client, load_event
 
-DEFAULT_MODEL = "gpt-4o-mini"
 # Local servers (Ollama, llama.cpp) take no key but the SDK demands one; OpenAI itself
 # answers a placeholder with 401, which says what is wrong better than a start-up crash.
 _NO_KEY = "not-set"
+_SDK = Sdk(
+    stream_cls=openai.AsyncStream[object],
+    status_error=openai.APIStatusError,
+    api_error=openai.APIError,
+    kind_attribute="code",
+    end_marker="[DONE]",
+)
 
 
 def make_client(base_url: str | None, api_key: str | None, timeout: float) -> openai.AsyncOpenAI:
@@ -81,52 +90,46 @@ class OpenAIChatModel:
             self._max_tokens_field: request.max_tokens,
         }
 
-    async def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
-        try:
-            response = await self._client.post(
-                "/chat/completions",
-                body=self._payload(request),
-                cast_to=object,
-                stream=True,
-                stream_cls=openai.AsyncStream[object],
+    def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
+        decoder = _Chunks(self._provider, request.system, request.turns)
+        return stream_events(
+            self._client, "/chat/completions", self._payload(request), _SDK, self._provider, decoder
+        )
+
+
+class _Chunks:
+    """Reads chat-completion chunks: text deltas, then usage (or an estimate) at [DONE]."""
+
+    __slots__ = ("_provider", "_system", "_turns", "chars", "done", "usage")
+
+    def __init__(self, provider: str, system: str, turns: Sequence[Turn]) -> None:
+        self._provider = provider
+        self._system = system
+        self._turns = turns
+        self.chars = 0
+        self.usage: Usage | None = None
+        self.done = False
+
+    def feed(self, data: str) -> StreamEvent | None:
+        if data == "[DONE]":
+            self.done = True
+            return self.usage or estimate_usage(self._system, self._turns, self.chars)
+        chunk = load_event(data, self._provider)
+        item: StreamEvent | None = None
+        choices = chunk.get("choices")
+        if choices:
+            text = (choices[0].get("delta") or {}).get("content")
+            if text:
+                self.chars += len(text)
+                item = TextDelta(text)
+        elif chunk.get("error"):
+            raise _stream_error(chunk["error"])
+        if chunk.get("usage"):
+            self.usage = Usage(
+                chunk["usage"].get("prompt_tokens") or 0,
+                chunk["usage"].get("completion_tokens") or 0,
             )
-        except openai.APIStatusError as exc:
-            raise status_error(
-                exc.status_code, exc.message, exc.response.headers, exc.code
-            ) from exc
-        except openai.APIError as exc:
-            raise transport_error(exc, self._provider) from exc
-        chars = 0
-        usage: Usage | None = None
-        async with response:
-            lines = response.response.aiter_lines()
-            try:
-                async for line in lines:
-                    # Blank lines end events; `:` comments and other fields carry nothing for us.
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        yield usage or estimate_usage(request.system, request.turns, chars)
-                        await drain(lines)
-                        return
-                    chunk = load_event(data, self._provider)
-                    choices = chunk.get("choices")
-                    if choices:
-                        text = (choices[0].get("delta") or {}).get("content")
-                        if text:
-                            chars += len(text)
-                            yield TextDelta(text)
-                    elif chunk.get("error"):
-                        raise _stream_error(chunk["error"])
-                    if chunk.get("usage"):
-                        usage = Usage(
-                            chunk["usage"].get("prompt_tokens") or 0,
-                            chunk["usage"].get("completion_tokens") or 0,
-                        )
-            except httpx2.HTTPError as exc:
-                raise transport_error(exc, self._provider) from exc
-        raise bad_stream(self._provider, "it ended before [DONE]")
+        return item
 
 
 def _stream_error(error: Any) -> ProviderError:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from porch.observability.metrics import Metrics
-from porch.providers import anthropic, openai
 from porch.providers.base import BreakerSnapshot, ChatModel
 from porch.providers.breaker import CircuitBreaker
 from porch.providers.extractive import ExtractiveModel
@@ -35,12 +34,37 @@ class Vendor(Generic[ClientT]):
     default_model: str
 
 
-# Adding a vendor is one entry here and one adapter module.
+# The adapters import their SDK (about 1 s each here), so each is imported the first time
+# one of its clients is built: a server on the offline answerer never loads either.
+def _openai_client(base_url: str | None, api_key: str | None, timeout: float) -> Any:
+    from porch.providers import openai
+
+    return openai.make_client(base_url, api_key, timeout)
+
+
+def _openai_model(client: Any, model: str) -> ChatModel:
+    from porch.providers import openai
+
+    return openai.OpenAIChatModel(client, model)
+
+
+def _anthropic_client(base_url: str | None, api_key: str | None, timeout: float) -> Any:
+    from porch.providers import anthropic
+
+    return anthropic.make_client(base_url, api_key, timeout)
+
+
+def _anthropic_model(client: Any, model: str) -> ChatModel:
+    from porch.providers import anthropic
+
+    return anthropic.AnthropicChatModel(client, model)
+
+
+# Adding a vendor is one entry here and one adapter module. The default models are named
+# here rather than read from the adapters, which would import the SDKs.
 VENDORS: Mapping[str, Vendor[Any]] = {
-    "openai": Vendor(openai.make_client, openai.OpenAIChatModel, openai.DEFAULT_MODEL),
-    "anthropic": Vendor(
-        anthropic.make_client, anthropic.AnthropicChatModel, anthropic.DEFAULT_MODEL
-    ),
+    "openai": Vendor(_openai_client, _openai_model, "gpt-4o-mini"),
+    "anthropic": Vendor(_anthropic_client, _anthropic_model, "claude-3-5-haiku-latest"),
 }
 
 

@@ -2,7 +2,8 @@
 PORCH_CRAWL_ALLOW_PRIVATE_NETWORKS says otherwise). Crawls, sitemaps and webhooks all use it.
 
 The check runs three times: on the URL as given (scheme, host, IP literals), on every
-redirect target, and inside the resolver the HTTP client connects through, so a name
+redirect target, and inside the resolver the HTTP client connects through (resolver.py,
+apart because it imports aiohttp), so a name
 that resolves to a private address, or changes its answer between checks (DNS
 rebinding), never gets a connection. An IPv6 address that carries an IPv4 one (mapped,
 compatible, NAT64, 6to4, Teredo, ISATAP) is judged by the IPv4 address inside it, since a
@@ -17,9 +18,6 @@ import re
 import socket
 from typing import Any
 from urllib.parse import urlsplit
-
-from aiohttp import ThreadedResolver
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _net = ipaddress.ip_network
@@ -159,28 +157,6 @@ async def check_resolves_public(url: str, *, allow_private: bool) -> None:
         raise BlockedURL(
             "The URL's host resolves to a private or local address." + ALLOW_PRIVATE_HINT
         )
-
-
-class SafeResolver(AbstractResolver):
-    """aiohttp resolver that drops private addresses: the connection-time check."""
-
-    def __init__(self, *, allow_private: bool) -> None:
-        self._inner = ThreadedResolver()
-        self._allow_private = allow_private
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        if self._allow_private:
-            return results
-        allowed = [r for r in results if not blocked_ip(ipaddress.ip_address(r["host"]))]
-        if not allowed:
-            raise PrivateAddress(f"{host} resolves only to private or local addresses")
-        return allowed
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 def describe(exc: BaseException) -> str:

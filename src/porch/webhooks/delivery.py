@@ -1,5 +1,7 @@
 """Delivering one webhook event: signed POST, retries with exponential backoff, a log entry.
 
+A retry is the job queued again after its backoff, not a sleep inside the running job.
+
 Idempotent: the delivery id is fixed when the event happens and sent as `Porch-Delivery`
 (and `id` in the body) on every attempt, so a receiver that sees it twice can ignore the
 second; a job that finds its delivery already delivered or given up does nothing.
@@ -11,16 +13,15 @@ import asyncio
 import random
 import time
 import uuid
-from typing import Any
 
-import aiohttp
 import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from porch.jobs.queue import Jobs
 from porch.models import Webhook, WebhookDelivery
 from porch.models.base import utcnow
-from porch.security.ssrf import BlockedURL, SafeResolver, check_url, describe
+from porch.security.ssrf import BlockedURL, check_url, describe
 from porch.settings import Settings
 from porch.webhooks import signing
 from porch.webhooks.secrets_box import SecretBox
@@ -52,6 +53,11 @@ async def _attempt(
         check_url(url, allow_private=allow)
     except BlockedURL as exc:
         return None, str(exc)
+    # aiohttp (about 0.2 s to import) is loaded by the first delivery, not at start-up.
+    import aiohttp
+
+    from porch.security.resolver import SafeResolver
+
     connector = aiohttp.TCPConnector(resolver=SafeResolver(allow_private=allow), limit=1)
     timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout)
     try:
@@ -71,48 +77,53 @@ async def _attempt(
 
 async def deliver(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], delivery_id: uuid.UUID
-) -> str:
-    """Try until delivered or out of attempts; each attempt is logged. Returns the end status."""
-    while True:
-        async with sessionmaker() as session:
-            delivery = await session.get(WebhookDelivery, delivery_id)
-            if delivery is None or delivery.status != "pending":
-                return delivery.status if delivery else "missing"
-            hook = await session.get(Webhook, delivery.webhook_id)
-            secret = SecretBox(settings.secret).decrypt(hook.secret_encrypted) if hook else None
-            if hook is None or not hook.active or secret is None:
-                delivery.status = "failed"
-                delivery.error = "The webhook was switched off or its secret is unreadable."
-                await session.commit()
-                return delivery.status
-            status, error = await _attempt(settings, hook.url, secret, delivery)
-            delivery.attempts += 1
-            delivery.last_attempt_at = utcnow()
-            delivery.response_status = status
-            delivery.error = error
-            if error is None:
-                delivery.status, delivery.delivered_at = "delivered", utcnow()
-            elif delivery.attempts >= settings.webhook_max_attempts:
-                delivery.status = "failed"
-            attempts, final = delivery.attempts, delivery.status
+) -> tuple[str, int]:
+    """One attempt, logged on the delivery. Returns its status after it (still "pending" when
+    another attempt is due) and the attempts made so far."""
+    async with sessionmaker() as session:
+        delivery = await session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.status != "pending":
+            return (delivery.status if delivery else "missing"), 0
+        hook = await session.get(Webhook, delivery.webhook_id)
+        secret = SecretBox(settings.secret).decrypt(hook.secret_encrypted) if hook else None
+        if hook is None or not hook.active or secret is None:
+            delivery.status = "failed"
+            delivery.error = "The webhook was switched off or its secret is unreadable."
             await session.commit()
-        if final != "pending":
-            log.info("webhook_" + final, delivery_id=str(delivery_id), attempts=attempts)
-            return final
-        await asyncio.sleep(backoff(settings, attempts))
+            return delivery.status, delivery.attempts
+        status, error = await _attempt(settings, hook.url, secret, delivery)
+        delivery.attempts += 1
+        delivery.last_attempt_at = utcnow()
+        delivery.response_status = status
+        delivery.error = error
+        if error is None:
+            delivery.status, delivery.delivered_at = "delivered", utcnow()
+        elif delivery.attempts >= settings.webhook_max_attempts:
+            delivery.status = "failed"
+        final, attempts = delivery.status, delivery.attempts
+        await session.commit()
+    if final != "pending":
+        log.info("webhook_" + final, delivery_id=str(delivery_id), attempts=attempts)
+    return final, attempts
 
 
 def register(
-    broker: Any, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    jobs: Jobs, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    """The delivery task on the job queue (in-process embedded, Redis with `porch worker`)."""
+    """The delivery task on the job queue (in-process embedded, Redis with `porch worker`).
+
+    Each run makes one attempt; a failed one queues the next after the backoff instead of
+    sleeping, so a receiver that is down holds no worker slot.
+    """
 
     async def deliver_webhook(delivery_id: str) -> None:
         try:
-            await deliver(settings, sessionmaker, uuid.UUID(delivery_id))
+            status, attempts = await deliver(settings, sessionmaker, uuid.UUID(delivery_id))
+            if status == "pending":
+                await jobs.enqueue_later(backoff(settings, attempts), DELIVER_TASK, delivery_id)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("webhook_delivery_crashed", delivery_id=delivery_id)
 
-    broker.register_task(deliver_webhook, task_name=DELIVER_TASK)
+    jobs.register(DELIVER_TASK, deliver_webhook)

@@ -9,7 +9,8 @@ import pytest
 
 from porch.knowledge.ingest import fetch as fetch_client
 from porch.knowledge.ingest.fetch import Fetcher, FetchError
-from porch.security.ssrf import BlockedURL, SafeResolver, blocked_ip, check_url
+from porch.security.resolver import SafeResolver
+from porch.security.ssrf import BlockedURL, blocked_ip, check_url
 from porch.settings import Settings
 from tests.conftest import OwnerClient, make_widget
 from tests.knowledge.site import Site, serve

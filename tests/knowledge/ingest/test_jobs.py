@@ -91,24 +91,6 @@ async def test_duplicate_and_stale_jobs_do_nothing(
     assert (await source(owner, sid))["status"] == "ready"
 
 
-async def test_retries_back_off_then_give_up(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(queue, "BASE_DELAY", 0.01)
-    calls: list[int] = []
-
-    async def flaky() -> None:
-        calls.append(1)
-        if len(calls) < 3:
-            raise ConnectionError("database went away")
-
-    assert await queue.with_retries("t", flaky)
-    assert len(calls) == 3
-
-    async def broken() -> None:
-        raise ConnectionError("still down")
-
-    assert not await queue.with_retries("t", broken)
-
-
 async def test_transient_failure_is_retried(
     app: FastAPI, owner: OwnerClient, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -153,3 +153,21 @@ async def test_titles_agree_and_a_text_title_line_heads_its_passage(
     assert not hits[0]["text"].startswith("Warranty All")
     owned = await search(owner, widget["id"], "when can I call", source_id=str(named["source_id"]))
     assert owned[0]["title"] == "Help"
+
+
+async def test_xlsx_without_the_documents_extra_is_refused_clearly(
+    app: FastAPI, owner: OwnerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from porch.knowledge.ingest import documents
+
+    real = documents.importlib.util.find_spec
+    monkeypatch.setattr(
+        documents.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pandas" else real(name, *a),
+    )
+    widget = await make_widget(owner)
+    code, body = await upload(owner, widget["id"], "prices.xlsx", DOCS["prices.xlsx"][0])
+    assert code == 415
+    assert body["error"]["code"] == "unsupported_file_type"
+    assert "porch[documents]" in body["error"]["message"]

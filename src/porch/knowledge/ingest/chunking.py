@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import semchunk
-
 # all-MiniLM-L6-v2 reads 256 tokens; documentation prose runs ~2.2 tokens a word.
 CHUNK_WORDS = 110
 # Neighbouring passages of a long section share this share of words, so a sentence cut at
@@ -31,6 +29,8 @@ def _count_words(text: str) -> int:
 
 @lru_cache(maxsize=4)
 def _chunker(size: int) -> Any:
+    import semchunk  # 25 ms of start-up for a server that may never ingest
+
     return semchunk.chunkerify(_count_words, size)  # type: ignore[attr-defined]
 
 

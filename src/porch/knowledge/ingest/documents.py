@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import re
 import zipfile
 from pathlib import PurePath
 
-from porch.knowledge.ingest.extract import Extracted, extract_html, tidy
+from porch.knowledge.ingest.extracted import Extracted, tidy
 
 KINDS = ("pdf", "docx", "pptx", "xlsx", "html", "markdown", "text", "csv")
 _OFFICE = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
@@ -85,6 +86,10 @@ def sniff(data: bytes, filename: str) -> str:
             raise DocumentTooLarge(f"The PDF has {pages} pages; at most {MAX_PDF_PAGES} are read.")
     elif data.startswith(b"PK\x03\x04"):
         kind = _office_kind(data)
+        if kind == "xlsx" and not xlsx_supported():
+            raise UnsupportedDocument(
+                "Reading XLSX needs porch's `documents` extra: pip install 'porch[documents]'."
+            )
     else:
         text = _decode(data)
         if text is None:
@@ -108,6 +113,11 @@ def sniff(data: bytes, filename: str) -> str:
             f"{filename} is named like a {suffix[1:].upper()} but is not one."
         )
     return kind
+
+
+def xlsx_supported() -> bool:
+    """Whether the spreadsheet readers (pandas, openpyxl: the `documents` extra) are here."""
+    return all(importlib.util.find_spec(name) is not None for name in ("pandas", "openpyxl"))
 
 
 def pdf_pages(data: bytes) -> int | None:
@@ -181,6 +191,8 @@ def convert(data: bytes, kind: str, filename: str) -> Extracted:
     """Markdown text of a document (CPU-bound: call it from a worker thread)."""
     title = default_title(filename)
     if kind == "html":
+        from porch.knowledge.ingest.extract import extract_html  # trafilatura: on first use
+
         page = extract_html(data, f"file:///{filename}")
         page.links, page.canonical = [], None
         page.title = page.title or title

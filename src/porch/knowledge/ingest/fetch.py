@@ -10,7 +10,8 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from porch.security.ssrf import BlockedURL, PrivateAddress, SafeResolver, check_url
+from porch.security.resolver import SafeResolver
+from porch.security.ssrf import BlockedURL, PrivateAddress, check_url
 from porch.settings import Settings
 
 MAX_REDIRECTS = 5

@@ -1,8 +1,9 @@
 """Ingestion on the job queue: syncing a source, back-filling vectors, and the re-sync schedule.
 
 Each task is idempotent (a sync runs only for the source generation it was queued for, and
-claims the source first), retries transient failures with exponential backoff, and leaves
-the source `failed` with a message when it gives up.
+claims the source first), retries transient failures with exponential backoff by queueing
+itself again (the slot is free while it waits), and leaves the source `failed` with a
+message when it gives up.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import uuid
 
 from sqlalchemy import update
 
-from porch.jobs.queue import Jobs, with_retries
+from porch.jobs.queue import Jobs, attempt_or_retry
 from porch.knowledge.ingest.backfill import embed_missing
-from porch.knowledge.ingest.kinds import run_sync
 from porch.knowledge.ingest.leases import Runtime
 from porch.knowledge.ingest.schedule import Scheduler
 from porch.knowledge.search.store import table_of
@@ -59,24 +59,32 @@ class Ingest:
     def _register(self, rt: Runtime, slots: asyncio.Semaphore) -> None:
         """The task functions, bound to this process's runtime (no module-level state)."""
 
-        async def sync_source(source_id: str, generation: int, take_over: bool = False) -> None:
+        async def sync_source(
+            source_id: str, generation: int, take_over: bool = False, attempt: int = 1
+        ) -> None:
+            # The crawler and the document readers (trafilatura, lxml, markitdown: about
+            # 0.3 s) are imported by the first sync, not at start-up.
+            from porch.knowledge.ingest.kinds import run_sync
+
             sid = uuid.UUID(source_id)
             async with slots:
-                first = True
-
-                async def attempt() -> None:
-                    nonlocal first
-                    # Only the first attempt may take over; retries claim what they released.
-                    await run_sync(rt, sid, generation, take_over=take_over and first)
-                    first = False
-
-                if not await with_retries(SYNC_TASK, attempt, source_id=source_id):
+                # A retry claims what the failed attempt released; only a first may take over.
+                done = await attempt_or_retry(
+                    self.jobs,
+                    SYNC_TASK,
+                    lambda: run_sync(rt, sid, generation, take_over=take_over and attempt == 1),
+                    (source_id, generation, False),
+                    attempt,
+                )
+                if done is False:
                     await _give_up(rt, sid, generation)
 
-        async def embed_widget(widget_id: str) -> None:
+        async def embed_widget(widget_id: str, attempt: int = 1) -> None:
             wid = uuid.UUID(widget_id)
             async with slots:
-                await with_retries(EMBED_TASK, lambda: embed_missing(rt, wid), widget_id=widget_id)
+                await attempt_or_retry(
+                    self.jobs, EMBED_TASK, lambda: embed_missing(rt, wid), (widget_id,), attempt
+                )
 
         self.jobs.register(SYNC_TASK, sync_source)
         self.jobs.register(EMBED_TASK, embed_widget)
