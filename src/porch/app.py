@@ -32,6 +32,7 @@ from porch.observability import logging as porch_logging
 from porch.observability.metrics import Metrics
 from porch.observability.middleware import RequestContextMiddleware
 from porch.observability.routes import router as ops_router
+from porch.privacy.routes import router as privacy_router
 from porch.realtime.fastpath import ConversationSockets
 from porch.realtime.routes import router as realtime_router
 from porch.security.cors import CORSPreflight, Kind, VisitorCORS
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge_router,
         widget_secrets_router,
         webhooks_router,
+        privacy_router,
         analytics_router,
         usage_router,
         dashboard_router,

@@ -30,6 +30,8 @@ from porch.knowledge.search.keyword import KeywordIndex, keyword_index
 from porch.knowledge.search.retriever import Retriever, build_retriever
 from porch.limits.service import RateLimits
 from porch.observability.metrics import Metrics
+from porch.privacy.rules import RuleBook
+from porch.privacy.tasks import Privacy
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
 from porch.realtime.grants import Recheck
@@ -63,6 +65,9 @@ class State:
     ingest: Ingest
     # Realtime events: the broker, the sockets, heartbeats (see realtime/).
     realtime: Realtime
+    # Retention sweep and redaction rules (privacy/); `redaction` is what chat reads.
+    privacy: Privacy
+    redaction: RuleBook
     started_at: float = field(default_factory=time.time)
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)
@@ -104,7 +109,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     retriever = build_retriever(settings, engine)
     jobs = build_jobs(settings)
     runtime = Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder)
-    ingest = tasks.register(jobs, settings, sessionmaker, runtime)
+    ingest, privacy = tasks.register(jobs, settings, sessionmaker, runtime, engine)
     state = State(
         settings=settings,
         engine=engine,
@@ -121,6 +126,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs=jobs,
         ingest=ingest,
         realtime=realtime,
+        privacy=privacy,
+        redaction=privacy.rules,
     )
     app.state.porch = state
     realtime.revoker.recheck = Recheck(state.autocommit, settings)
