@@ -19,7 +19,9 @@ ALL = [Rule.of(k, STAGES) for k in ("email", "phone", "card", "iban")]
 
 def test_luhn_and_iban_checks() -> None:
     assert luhn("4242424242424242") and not luhn("4242424242424241")
-    assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid("GB82 WEST 1234 5698 7654 33")
+    assert iban_valid("GB82 WEST 1234 5698 7654 32") and not iban_valid(
+        "GB82 WEST 1234 5698 7654 33"
+    )
 
 
 @pytest.mark.parametrize(

@@ -239,6 +239,8 @@ async def reclaim(engine: AsyncEngine) -> None:
             await raw.exec_driver_sql("PRAGMA auto_vacuum=INCREMENTAL")
             await raw.exec_driver_sql("VACUUM")
         else:
-            result = await raw.exec_driver_sql("PRAGMA incremental_vacuum")
-            result.fetchall()
-        (await raw.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).fetchall()
+            # The pragma frees one page per step, and a driver's execute steps once:
+            # executescript runs it to the end.
+            driver = (await raw.get_raw_connection()).driver_connection
+            await driver.executescript("PRAGMA incremental_vacuum;")
+        await raw.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
