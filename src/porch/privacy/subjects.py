@@ -108,23 +108,36 @@ async def erase(
         )
         removed_c, removed_m = removed_c + c, removed_m + m
         await session.commit()
-    await _drop_exports(session, workspace_id, subject_hmac)
+    await _drop_exports(session, workspace_id, subject_hmac, ids)
     await tombstone(session, workspace_id, kind, subject_hmac)
     return {**found, "conversations": removed_c, "messages": removed_m}
 
 
-async def _drop_exports(session: AsyncSession, workspace_id: uuid.UUID, subject_hmac: str) -> None:
+async def _drop_exports(
+    session: AsyncSession, workspace_id: uuid.UUID, subject_hmac: str, ids: list[uuid.UUID]
+) -> None:
+    """Unread exports of the person (asked for by this subject, or holding any of the
+    erased conversations under another of their identifiers) are deleted with them."""
     jobs = cast(Table, PrivacyJob.__table__)
-    await session.execute(
-        update(jobs)
-        .where(
+    waiting = await session.execute(
+        select(jobs.c.id, jobs.c.subject_hmac, jobs.c.result).where(
             jobs.c.workspace_id == workspace_id,
-            jobs.c.subject_hmac == subject_hmac,
             jobs.c.kind == "export",
             jobs.c.result.is_not(None),
         )
-        .values(result=None, download_token_hash=None, status="expired")
     )
+    marks = [f'"id":"{i}"' for i in ids]
+    doomed = [
+        jid
+        for jid, mark, result in waiting.all()
+        if mark == subject_hmac or any(m in result for m in marks)
+    ]
+    if doomed:
+        await session.execute(
+            update(jobs)
+            .where(jobs.c.id.in_(doomed))
+            .values(result=None, download_token_hash=None, status="expired")
+        )
 
 
 async def tombstone(
