@@ -20,6 +20,7 @@ from porch.chat.visitor import compat_paths
 from porch.chat.visitor.compat import router as compat_router
 from porch.chat.visitor.compat_config import router as compat_config_router
 from porch.chat.visitor.dependencies import origin_verdict
+from porch.chat.visitor.erasure import router as visitor_erasure_router
 from porch.chat.visitor.identity import router as identity_router
 from porch.chat.visitor.routes import router as chat_router
 from porch.dashboard.routes import router as dashboard_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widgets_public_router,
         realtime_router,
         identity_router,
+        visitor_erasure_router,
         ops_router,
         web_router,
         compat_router,

@@ -117,7 +117,7 @@ async def test_export_then_erase_leaves_nothing_of_the_person_anywhere(
     assert len(users) == 4 and job["counts"]["messages"] == len(contents)
     assert OTHER not in got.text and "second workspace" not in got.text
     again = await owner.get(url)
-    assert again.status_code == 404 and again.json()["error"]["code"] == "export_gone"
+    assert again.status_code == 410 and again.json()["error"]["code"] == "export_gone"
     # A second export, never downloaded: the erase removes it too.
     pending = await owner.post(
         "/api/v1/privacy/export", json={"subject": {"visitor_id": person[0].conversation_id}}
@@ -227,3 +227,32 @@ async def test_bad_requests_are_clear(app: FastAPI, owner: OwnerClient) -> None:
         json={"subject": {"visitor_id": "00000000-0000-0000-0000-000000000000"}},
     )
     assert nobody.status_code == 200 and nobody.json()["counts"]["conversations"] == 0
+
+
+async def test_a_visitor_deletes_their_own_conversation(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    widget = await make_widget(owner)
+    mine = await start_conversation(client, widget["id"])
+    await ask(client, mine, f"{PHRASE} mine")
+    theirs = await start_conversation(client, widget["id"])
+    await ask(client, theirs, OTHER)
+    # Someone else's token cannot delete it.
+    refused = await client.delete(
+        f"/api/v1/conversations/{mine.conversation_id}", headers=theirs.auth
+    )
+    assert refused.status_code == 404
+    assert (await client.delete(f"/api/v1/conversations/{mine.conversation_id}")).status_code == 401
+    done = await client.delete(f"/api/v1/conversations/{mine.conversation_id}", headers=mine.auth)
+    assert done.status_code == 200 and done.json() == {"deleted": 1}
+    everything = await every_table_text(app)
+    assert PHRASE not in everything and OTHER in everything
+    gone = await client.get(
+        f"/api/v1/conversations/{mine.conversation_id}/messages", headers=mine.auth
+    )
+    assert gone.status_code == 404
+    preflight = await client.options(
+        f"/api/v1/conversations/{theirs.conversation_id}",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "DELETE"},
+    )
+    assert "DELETE" in preflight.headers.get("access-control-allow-methods", "")

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.audit import service as audit
-from porch.errors import Conflict, NotFound
+from porch.errors import BadRequest, Conflict, NotFound, PorchError
 from porch.jobs.queue import Jobs
 from porch.models import Conversation, PrivacyJob
 from porch.privacy import subjects
@@ -142,9 +142,13 @@ async def download(
     """The export's JSON, once: it is deleted as it is handed out."""
     job = await _owned(session, workspace_id, job_id)
     if job.result is None or job.download_token_hash is None:
-        raise NotFound("This export was downloaded already, or expired.", code="export_gone")
+        raise PorchError(
+            "This export was downloaded already, or expired.", code="export_gone", status=410
+        )
     if not secrets.compare_digest(job.download_token_hash, _hash(token)):
-        raise NotFound("This link is not valid (ask for the job again).", code="export_gone")
+        raise BadRequest(
+            "This link is not the latest one (ask for the job again).", code="invalid_token"
+        )
     body = job.result
     done = await session.execute(
         update(PrivacyJob)
@@ -152,7 +156,7 @@ async def download(
         .values(result=None, download_token_hash=None, status="downloaded")
     )
     if int(done.rowcount) != 1:  # type: ignore[attr-defined]
-        raise NotFound("This export was downloaded already.", code="export_gone")
+        raise PorchError("This export was downloaded already.", code="export_gone", status=410)
     await audit.record(session, workspace_id, "privacy.export_downloaded", job.id)
     return body
 

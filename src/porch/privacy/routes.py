@@ -124,11 +124,11 @@ async def list_rules(owner: AdminScope, session: SessionDep) -> RuleList:
     return RuleList(rules=[RuleOut.model_validate(r, from_attributes=True) for r in found])
 
 
-@router.delete("/privacy/redaction-rules/{rule_id}", status_code=204)
+@router.delete("/privacy/redaction-rules/{redaction_rule_id}", status_code=204)
 async def delete_rule(
-    rule_id: uuid.UUID, owner: AdminScope, session: SessionDep, book: RuleBookDep
+    redaction_rule_id: uuid.UUID, owner: AdminScope, session: SessionDep, book: RuleBookDep
 ) -> Response:
-    await rules.delete(session, owner.workspace_id, rule_id)
+    await rules.delete(session, owner.workspace_id, redaction_rule_id)
     book.forget(owner.workspace_id)
     return Response(status_code=204)
 

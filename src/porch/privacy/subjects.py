@@ -11,6 +11,7 @@ from typing import cast
 from sqlalchemy import ColumnElement, Table, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porch.audit import service as audit
 from porch.models import PrivacyJob, PrivacyTombstone
 from porch.privacy import removal
 
@@ -155,3 +156,28 @@ async def tombstone(
                 workspace_id=workspace_id, subject_kind=kind, subject_hmac=subject_hmac
             )
         )
+
+
+async def visitor_erase(
+    session: AsyncSession, workspace_id: uuid.UUID, conversation_id: uuid.UUID
+) -> int:
+    """A visitor deletes their own data from the widget: every conversation of theirs when
+    the site verified who they are, otherwise the one their token opens. Held ones stay."""
+    row = (
+        await session.execute(
+            select(conversations.c.user_external_id, conversations.c.user_verified).where(
+                conversations.c.id == conversation_id,
+                conversations.c.workspace_id == workspace_id,
+            )
+        )
+    ).first()
+    if row is None:
+        return 0
+    user_id, verified = row
+    if verified and user_id:
+        ids = await conversation_ids(session, workspace_id, "user_id", user_id)
+    else:
+        ids = [conversation_id]
+    removed, _ = await removal.delete_conversations(session, ids, with_deliveries=True)
+    await audit.record(session, workspace_id, "privacy.visitor_erased", None, conversations=removed)
+    return removed

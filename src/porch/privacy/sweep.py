@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import structlog
 from sqlalchemy import ColumnElement, Table, and_, delete, or_, select, update
@@ -241,6 +241,6 @@ async def reclaim(engine: AsyncEngine) -> None:
         else:
             # The pragma frees one page per step, and a driver's execute steps once:
             # executescript runs it to the end.
-            driver = (await raw.get_raw_connection()).driver_connection
+            driver: Any = (await raw.get_raw_connection()).driver_connection
             await driver.executescript("PRAGMA incremental_vacuum;")
         await raw.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
