@@ -134,7 +134,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     undo_drain = drain.install(state)
     await jobs.start()
     # Durable events become webhook deliveries in the process that published them.
-    realtime.broker.listeners.append(WebhookDispatcher(settings, sessionmaker, pubsub, jobs))
+    realtime.broker.listeners.append(
+        WebhookDispatcher(settings, sessionmaker, pubsub, jobs, privacy.rules)
+    )
     await realtime.start()
     gc_tuning.settle(settings.gc_young_threshold)
     gc_tuning.log_pauses(settings.gc_log_pause_ms)

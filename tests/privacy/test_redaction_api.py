@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -124,3 +126,31 @@ async def test_rules_crud_test_endpoint_and_tenancy(app: FastAPI, owner: OwnerCl
     audit = (await owner.get("/api/v1/audit-log")).json()
     actions = [e["action"] for e in audit["events"]]
     assert "redaction_rule.created" in actions and "redaction_rule.deleted" in actions
+
+
+@pytest.mark.settings(crawl_allow_private_networks=True, jobs_queue="memory")
+async def test_webhook_stage_redacts_the_payload_not_the_message(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient, openai_fake: OpenAIFake
+) -> None:
+    openai_fake.control.script(text="Sure.")
+    rule = await owner.post(
+        "/api/v1/privacy/redaction-rules", json={"kind": "email", "stages": ["webhook"]}
+    )
+    assert rule.status_code == 201
+    hook = await owner.post(
+        "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["message.created"]}
+    )
+    assert hook.status_code == 201, hook.text
+    widget = await make_widget(owner)
+    v = await start_conversation(client, widget["id"])
+    await ask(client, v, "reach me at max.hook@example.com")
+    payloads: list[str] = []
+    for _ in range(100):
+        payloads = [str(r[0]) for r in await stored(app, "SELECT payload FROM webhook_deliveries")]
+        if any("[email]" in p for p in payloads):
+            break
+        await asyncio.sleep(0.05)
+    assert any("[email]" in p for p in payloads)
+    assert not any("max.hook@example.com" in p for p in payloads)
+    rows = await stored(app, "SELECT content FROM messages WHERE role = 'user'")
+    assert rows[0][0] == "reach me at max.hook@example.com"
