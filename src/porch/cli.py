@@ -330,7 +330,13 @@ def privacy_sweep() -> None:
     settings = _settings()
 
     async def run(sm: Any, engine: Any) -> str:
-        sweeper = Sweeper(sm, engine, interval=0, batch=settings.privacy_sweep_batch)
+        sweeper = Sweeper(
+            sm,
+            engine,
+            interval=0,
+            batch=settings.privacy_sweep_batch,
+            pause=settings.privacy_sweep_pause,
+        )
         r = await sweeper.sweep()
         if not r.ran:
             return "another process is sweeping now"

@@ -204,7 +204,10 @@ class Settings(BaseSettings):
     # Seconds between retention sweeps (privacy/sweep.py); 0 turns the background sweep off.
     privacy_sweep_interval_seconds: float = Field(default=3600.0, ge=0, le=86400 * 7)
     # Conversations one sweep batch removes in one transaction: smaller is gentler on chat.
-    privacy_sweep_batch: int = Field(default=500, ge=1, le=20000)
+    privacy_sweep_batch: int = Field(default=100, ge=1, le=20000)
+    # After each batch the sweep rests this many times as long as the batch took, so chat
+    # keeps most of the database and the event loop (2: at most a third goes to the sweep).
+    privacy_sweep_pause: float = Field(default=2.0, ge=0, le=100)
     # Hours an export waits for its one download before it is deleted unread.
     privacy_export_hours: int = Field(default=24, ge=1, le=720)
     # Seconds one webhook request may take.

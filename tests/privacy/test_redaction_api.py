@@ -55,6 +55,8 @@ async def test_cards_are_masked_before_storing_by_default(
         f"/api/v1/conversations/{v.conversation_id}/messages", headers=v.auth
     )
     assert CARD not in history.text
+    inbox = (await owner.get(f"/api/v1/conversations/{v.conversation_id}")).json()
+    assert [m["redactions"] for m in inbox["messages"] if m["role"] == "user"] == [{"card": 1}]
 
 
 async def test_model_stage_rule_redacts_what_the_model_gets_not_what_is_stored(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,8 +58,10 @@ class Sweeper:
         *,
         interval: float,
         batch: int,
+        pause: float = 0.0,
         clock: Clock = utcnow,
     ) -> None:
+        self._pause = pause
         self._sessionmaker = sessionmaker
         self._engine = engine
         self._interval = interval
@@ -143,6 +146,7 @@ class Sweeper:
         table = removal.conversations
         guard = cast(ColumnElement[bool], cond)
         while True:
+            began = time.perf_counter()
             async with self._sessionmaker() as session, session.begin():
                 ids = list(
                     (
@@ -167,7 +171,7 @@ class Sweeper:
             if n == 0:
                 return  # what is left is being written to right now: the next sweep
             await self._lease()
-            await asyncio.sleep(0)
+            await self._rest(began)
 
     async def _deliveries(
         self, workspace_id: uuid.UUID, cutoff: datetime, report: SweepReport
@@ -192,6 +196,10 @@ class Sweeper:
                 await session.execute(delete(_DELIVERIES).where(_DELIVERIES.c.id.in_(ids)))
             report.deliveries += len(ids)
             await asyncio.sleep(0)
+
+    async def _rest(self, began: float) -> None:
+        """Pace the sweep: rest in proportion to the batch's time, so chat is never starved."""
+        await asyncio.sleep((time.perf_counter() - began) * self._pause)
 
     async def _expire_exports(self, report: SweepReport) -> None:
         async with self._sessionmaker() as session, session.begin():

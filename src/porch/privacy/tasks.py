@@ -136,6 +136,7 @@ def register(
         engine,
         interval=settings.privacy_sweep_interval_seconds,
         batch=settings.privacy_sweep_batch,
+        pause=settings.privacy_sweep_pause,
     )
     jobs.run_alongside(sweeper)
     return Privacy(sweeper, rules)
