@@ -125,6 +125,7 @@ async def run(args: argparse.Namespace) -> None:
         "privacy_sweep_interval_seconds": 0,
         "default_visitor_messages_per_minute": 100000,
         "default_visitor_messages_per_day": 1000000,
+        "default_widget_messages_per_day": 10_000_000,
     }
     if args.postgres:
         base["database_url"] = args.postgres
@@ -209,7 +210,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--visitors", type=int, default=4)
-    parser.add_argument("--baseline", type=int, default=50, help="messages per visitor, no sweep")
+    parser.add_argument("--baseline", type=int, default=100, help="messages per visitor, no sweep")
     parser.add_argument(
         "--postgres", default=None, help="a PostgreSQL URL (its tables are replaced)"
     )

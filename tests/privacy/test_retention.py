@@ -4,6 +4,7 @@ back from the storage itself; holds; anonymize keeping every figure; a sweep und
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from porch.models import Conversation
+from porch.models import Conversation, Webhook, WebhookDelivery
 from porch.models.base import utcnow
 from porch.privacy.sweep import Sweeper
 from tests.conftest import BOTH, OwnerClient, make_widget, signup, start_conversation
@@ -222,3 +223,39 @@ async def test_sweep_while_messages_arrive_loses_nothing_live(
     }
     assert all(c.replace("-", "") in remaining for c in live_ids)
     assert not any(v.conversation_id.replace("-", "") in remaining for v in old)
+
+
+@pytest.mark.settings(crawl_allow_private_networks=True, jobs_queue="memory")
+async def test_delivery_log_entries_go_after_their_period_pending_ones_stay(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    resp = await owner.http.put(
+        "/api/v1/privacy/retention",
+        json={"delivery_log_days": 7},
+        headers={"X-CSRF-Token": owner.csrf},
+    )
+    assert resp.status_code == 200, resp.text
+    hook = await owner.post(
+        "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/h", "events": ["message.created"]}
+    )
+    assert hook.status_code == 201, hook.text
+    async with app.state.porch.sessionmaker() as session:
+        hook_row = await session.get(Webhook, uuid.UUID(hook.json()["id"]))
+        assert hook_row is not None
+        for status in ("delivered", "failed", "pending"):
+            session.add(
+                WebhookDelivery(
+                    webhook_id=hook_row.id,
+                    workspace_id=hook_row.workspace_id,
+                    event_type="message.created",
+                    payload={},
+                    status=status,
+                    attempts=1,
+                )
+            )
+        await session.commit()
+    assert (await sweeper(app, days_ahead=6).sweep()).deliveries == 0
+    report = await sweeper(app, days_ahead=8).sweep()
+    assert report.deliveries == 2
+    left = await stored(app, "SELECT status FROM webhook_deliveries")
+    assert [r[0] for r in left] == ["pending"]
