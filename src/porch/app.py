@@ -20,6 +20,7 @@ from porch.chat.visitor import compat_paths
 from porch.chat.visitor.compat import router as compat_router
 from porch.chat.visitor.compat_config import router as compat_config_router
 from porch.chat.visitor.dependencies import origin_verdict
+from porch.chat.visitor.erasure import router as visitor_erasure_router
 from porch.chat.visitor.identity import router as identity_router
 from porch.chat.visitor.routes import router as chat_router
 from porch.dashboard.routes import router as dashboard_router
@@ -32,6 +33,7 @@ from porch.observability import logging as porch_logging
 from porch.observability.metrics import Metrics
 from porch.observability.middleware import RequestContextMiddleware
 from porch.observability.routes import router as ops_router
+from porch.privacy.routes import router as privacy_router
 from porch.realtime.fastpath import ConversationSockets
 from porch.realtime.routes import router as realtime_router
 from porch.security.cors import CORSPreflight, Kind, VisitorCORS
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widgets_public_router,
         realtime_router,
         identity_router,
+        visitor_erasure_router,
         ops_router,
         web_router,
         compat_router,
@@ -129,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge_router,
         widget_secrets_router,
         webhooks_router,
+        privacy_router,
         analytics_router,
         usage_router,
         apidocs_router,

@@ -1,4 +1,4 @@
-"""The `porch` command: serve, worker, migrate, user, widget, ingest, doctor."""
+"""The `porch` command: serve, worker, migrate, user, widget, ingest, privacy, doctor."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,8 @@ user_app = typer.Typer(help="Owner accounts.", no_args_is_help=True)
 widget_app = typer.Typer(help="Widgets.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(widget_app, name="widget")
+privacy_app = typer.Typer(help="Retention sweeps and erasures.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 
 
 def _settings() -> Settings:
@@ -303,3 +305,52 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def _with_engine(settings: Settings, run: Any) -> Any:
+    from porch.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings)
+    try:
+        return await run(create_sessionmaker(engine), engine)
+    finally:
+        await engine.dispose()
+
+
+@privacy_app.command("reapply")
+def privacy_reapply() -> None:
+    """After restoring a backup: erase again everyone an erasure's tombstone names."""
+    from porch.privacy.tasks import reapply
+
+    settings = _settings()
+    done = asyncio.run(_with_engine(settings, lambda sm, engine: reapply(settings, sm, engine)))
+    typer.echo(
+        f"re-erased {done['subjects']} subjects: "
+        f"{done['conversations']} conversations, {done['messages']} messages"
+    )
+
+
+@privacy_app.command("sweep")
+def privacy_sweep() -> None:
+    """Run the retention sweep once, now (the server also runs it on its own)."""
+    from porch.privacy.sweep import Sweeper
+
+    settings = _settings()
+
+    async def run(sm: Any, engine: Any) -> str:
+        sweeper = Sweeper(
+            sm,
+            engine,
+            interval=0,
+            batch=settings.privacy_sweep_batch,
+            pause=settings.privacy_sweep_pause,
+        )
+        r = await sweeper.sweep()
+        if not r.ran:
+            return "another process is sweeping now"
+        return (
+            f"deleted {r.conversations} conversations, anonymized {r.anonymized}, "
+            f"{r.messages} messages, {r.deliveries} delivery log entries"
+        )
+
+    typer.echo(asyncio.run(_with_engine(settings, run)))

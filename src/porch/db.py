@@ -19,6 +19,10 @@ from porch.settings import Settings
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # Privacy: a new file frees the pages of what retention and erasure delete (the sweep
+    # runs incremental_vacuum), and deleted rows are overwritten, not left in free space.
+    cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")

@@ -30,6 +30,8 @@ from porch.knowledge.search.keyword import KeywordIndex, keyword_index
 from porch.knowledge.search.retriever import Retriever, build_retriever
 from porch.limits.service import RateLimits
 from porch.observability.metrics import Metrics
+from porch.privacy.rules import RuleBook
+from porch.privacy.tasks import Privacy
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
 from porch.realtime.grants import Recheck
@@ -63,6 +65,9 @@ class State:
     ingest: Ingest
     # Realtime events: the broker, the sockets, heartbeats (see realtime/).
     realtime: Realtime
+    # Retention sweep and redaction rules (privacy/); `redaction` is what chat reads.
+    privacy: Privacy
+    redaction: RuleBook
     started_at: float = field(default_factory=time.time)
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)
@@ -100,6 +105,7 @@ async def _build(settings: Settings, metrics: Metrics) -> State:
     retriever = build_retriever(settings, engine)
     jobs = build_jobs(settings)
     runtime = Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder)
+    ingest, privacy = tasks.register(jobs, settings, sessionmaker, runtime, engine)
     return State(
         settings=settings,
         engine=engine,
@@ -114,8 +120,10 @@ async def _build(settings: Settings, metrics: Metrics) -> State:
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
         jobs=jobs,
-        ingest=tasks.register(jobs, settings, sessionmaker, runtime),
+        ingest=ingest,
         realtime=Realtime(settings, pubsub),
+        privacy=privacy,
+        redaction=privacy.rules,
     )
 
 
@@ -126,7 +134,9 @@ async def _start(state: State) -> None:
     await state.jobs.start()
     # Durable events become webhook deliveries in the process that published them.
     state.realtime.broker.listeners.append(
-        WebhookDispatcher(settings, state.sessionmaker, state.pubsub, state.jobs)
+        WebhookDispatcher(
+            settings, state.sessionmaker, state.pubsub, state.jobs, state.privacy.rules
+        )
     )
     await state.realtime.start()
     gc_tuning.settle(settings.gc_young_threshold)

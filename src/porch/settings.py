@@ -201,6 +201,15 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=6, ge=1, le=50)
     # Seconds before the first retry of a webhook; each further retry waits twice as long.
     webhook_retry_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Seconds between retention sweeps (privacy/sweep.py); 0 turns the background sweep off.
+    privacy_sweep_interval_seconds: float = Field(default=3600.0, ge=0, le=86400 * 7)
+    # Conversations one sweep batch removes in one transaction: smaller is gentler on chat.
+    privacy_sweep_batch: int = Field(default=100, ge=1, le=20000)
+    # After each batch the sweep rests this many times as long as the batch took, so chat
+    # keeps most of the database and the event loop (2: at most a third goes to the sweep).
+    privacy_sweep_pause: float = Field(default=2.0, ge=0, le=100)
+    # Hours an export waits for its one download before it is deleted unread.
+    privacy_export_hours: int = Field(default=24, ge=1, le=720)
     # Seconds one webhook request may take.
     webhook_timeout: float = Field(default=10.0, gt=0, le=120)
     # Seconds that streams in flight get to finish on shutdown.

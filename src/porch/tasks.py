@@ -3,7 +3,7 @@ register them here, so a worker runs exactly what the app enqueues."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from porch.db import create_engine, create_sessionmaker
 from porch.embeddings.registry import build_embedder
@@ -12,6 +12,8 @@ from porch.jobs.queue import Jobs, build_jobs
 from porch.knowledge.ingest.leases import Runtime
 from porch.knowledge.ingest.tasks import Ingest
 from porch.knowledge.search.keyword import keyword_index
+from porch.privacy import tasks as privacy_tasks
+from porch.privacy.tasks import Privacy
 from porch.settings import Settings
 from porch.webhooks import delivery as webhook_delivery
 
@@ -21,12 +23,16 @@ def register(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     runtime: Runtime,
-) -> Ingest:
-    """Register each domain's tasks on `jobs`; returns ingestion's side, to enqueue with."""
+    engine: AsyncEngine,
+) -> tuple[Ingest, Privacy]:
+    """Register each domain's tasks on `jobs`; returns ingestion's side, to enqueue with, and
+    privacy's (the retention sweep, the redaction rules)."""
     ingest = Ingest(jobs, runtime)
     # Webhook deliveries share the queue, and `porch worker`, with ingestion.
     webhook_delivery.register(jobs, settings, sessionmaker)
-    return ingest
+    # Export and erase jobs; the retention sweep runs beside them, one process at a time.
+    privacy = privacy_tasks.register(jobs, settings, sessionmaker, engine)
+    return ingest, privacy
 
 
 async def run_worker(settings: Settings) -> None:
@@ -37,7 +43,7 @@ async def run_worker(settings: Settings) -> None:
     embedder = build_embedder(settings)
     runtime = Runtime(settings, sessionmaker, keyword_index(engine.dialect.name), embedder)
     jobs = build_jobs(settings)
-    register(jobs, settings, sessionmaker, runtime)
+    register(jobs, settings, sessionmaker, runtime, engine)
     try:
         await worker.consume(jobs, settings, database=engine.dialect.name)
     finally:

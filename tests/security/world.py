@@ -75,6 +75,22 @@ ROLES: dict[tuple[str, str], Role] = {
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): ADMIN,
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): ADMIN,
     ("GET", "/api/v1/audit-log"): ADMIN,
+    # privacy: retention, requests from a person, redaction rules, legal holds
+    ("GET", "/api/v1/privacy/retention"): ADMIN,
+    ("PUT", "/api/v1/privacy/retention"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/retention"): ADMIN,
+    ("PUT", "/api/v1/widgets/{widget_id}/retention"): ADMIN,
+    ("POST", "/api/v1/privacy/export"): ADMIN,
+    ("POST", "/api/v1/privacy/erase"): ADMIN,
+    ("GET", "/api/v1/privacy/jobs"): ADMIN,
+    ("GET", "/api/v1/privacy/jobs/{job_id}"): ADMIN,
+    ("GET", "/api/v1/privacy/jobs/{job_id}/download"): ADMIN,
+    ("POST", "/api/v1/privacy/redaction-rules"): ADMIN,
+    ("GET", "/api/v1/privacy/redaction-rules"): ADMIN,
+    ("DELETE", "/api/v1/privacy/redaction-rules/{redaction_rule_id}"): ADMIN,
+    ("POST", "/api/v1/privacy/redaction-rules/test"): ADMIN,
+    ("POST", "/api/v1/conversations/{conversation_id}/hold"): ADMIN,
+    ("DELETE", "/api/v1/conversations/{conversation_id}/hold"): ADMIN,
     # the team and the workspace itself: owners
     ("PATCH", "/api/v1/members/{user_id}"): OWNER,
     ("DELETE", "/api/v1/members/{user_id}"): OWNER,
@@ -106,6 +122,7 @@ PUBLIC = {
     ("GET", "/api/v1/conversations/{conversation_id}/messages"),
     ("POST", "/api/v1/messages/{message_id}/feedback"),
     ("POST", "/api/v1/conversations/{conversation_id}/handoff"),
+    ("DELETE", "/api/v1/conversations/{conversation_id}"),
     ("GET", "/api/v1/widgets/{widget_id}/visitor/conversations"),
     ("POST", "/api/v1/widgets/{widget_id}/visitor/conversations/{conversation_id}/resume"),
 }
@@ -136,9 +153,16 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/members/{user_id}"): {"role": "agent"},
     ("POST", "/api/v1/invitations"): {"role": "agent"},
     ("PATCH", "/api/v1/workspaces/{workspace_id}"): {"name": "matrix"},
+    ("PUT", "/api/v1/privacy/retention"): {"conversation_days": 3650},
+    ("PUT", "/api/v1/widgets/{widget_id}/retention"): {"conversation_days": 3650},
+    ("POST", "/api/v1/privacy/export"): {"subject": {"email": "nobody@example.org"}},
+    ("POST", "/api/v1/privacy/erase"): {"subject": {"email": "nobody@example.org"}},
+    ("POST", "/api/v1/privacy/redaction-rules"): {"kind": "email", "stages": ["model"]},
+    ("POST", "/api/v1/privacy/redaction-rules/test"): {"text": "a@b.co"},
 }
 QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/widgets/{widget_id}/search"): {"q": "plans"},
+    ("GET", "/api/v1/privacy/jobs/{job_id}/download"): {"token": "not-the-token"},
 }
 # These remove or change the thing they name: each allowed call gets a fresh one.
 FRESH = {"DELETE"}
@@ -158,6 +182,9 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
     visitor: VisitorSession | None = None  # a visitor of A's widget, with its token
+    # Made by the previous fresh_ids: removed by the next, so a workspace's caps (webhooks,
+    # redaction rules) are never reached however many routes need fresh things.
+    spare: list[str] = field(default_factory=list)
 
     async def fresh_ids(self) -> dict[str, str]:
         """New things in A to act on (the ones the last call may have removed)."""
@@ -189,11 +216,23 @@ class World:
             "user_id": teammate_id,
             "workspace_id": o.workspace_id,
         }
+        for url in self.spare:
+            await o.delete(url)
+        redaction = await o.post(
+            "/api/v1/privacy/redaction-rules", json={"kind": "phone", "stages": ["model"]}
+        )
+        ids["redaction_rule_id"] = redaction.json()["id"]
+        job = await o.post("/api/v1/privacy/export", json={"subject": {"email": "x@example.org"}})
+        ids["job_id"] = job.json()["job_id"]
         hook = await o.post("/api/v1/webhooks", json=BODIES[("POST", "/api/v1/webhooks")])
         if hook.status_code == 201:
             ids["webhook_id"] = hook.json()["id"]
         elif hook.status_code != 404:
             raise AssertionError(f"could not make a webhook: {hook.text}")
+        if self.ids:  # the world's own things stay; later fresh ones are spare
+            self.spare = [f"/api/v1/privacy/redaction-rules/{ids['redaction_rule_id']}"]
+            if "webhook_id" in ids:
+                self.spare.append(f"/api/v1/webhooks/{ids['webhook_id']}")
         return ids
 
 

@@ -13,6 +13,13 @@ from porch.models.membership import Membership
 from porch.models.message import Message
 from porch.models.owner_session import OwnerSession
 from porch.models.page import Page
+from porch.models.privacy import (
+    PrivacyJob,
+    PrivacyTombstone,
+    RedactionRule,
+    RetentionPolicy,
+    SweepLease,
+)
 from porch.models.source import Source
 from porch.models.source_file import SourceFile
 from porch.models.usage_counter import UsageCounter
@@ -37,8 +44,13 @@ __all__ = [
     "Message",
     "OwnerSession",
     "Page",
+    "PrivacyJob",
+    "PrivacyTombstone",
+    "RedactionRule",
+    "RetentionPolicy",
     "Source",
     "SourceFile",
+    "SweepLease",
     "UsageCounter",
     "User",
     "VisitorToken",

@@ -47,3 +47,6 @@ class Conversation(IdMixin, Base):
     closed_at: Mapped[datetime | None] = mapped_column()
     # Visitor messages no agent has read yet (the messages trigger counts them).
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Privacy: a legal hold keeps it out of sweeps and erasures; anonymized: content gone.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    anonymized_at: Mapped[datetime | None] = mapped_column()

@@ -43,3 +43,5 @@ class Message(IdMixin, Base):
     feedback_comment: Mapped[str | None] = mapped_column(Text)
     author_name: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Redactions applied before storing, counted per kind (never the original values).
+    redactions: Mapped[dict[str, Any] | None] = mapped_column()

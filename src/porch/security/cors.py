@@ -37,11 +37,12 @@ from porch.errors import Forbidden
 VISITOR_PATH = re.compile(
     # /api/widgets… is the same routes' alias (chat/visitor/compat_paths.py).
     r"^/api(?:/v1)?/widgets/(?P<wid>[^/]+)/(?:public|conversations|visitor/.*)$"
-    r"|^/api/v1/(?:conversations/(?P<cid>[^/]+)/(?:messages|handoff)"
+    # A bare conversation path: the visitor deletes their own (chat/visitor/erasure.py).
+    r"|^/api/v1/(?:conversations/(?P<cid>[^/]+)(?:/messages|/handoff)?"
     r"|messages/(?P<mid>[^/]+)/feedback)$"
     r"|^/(?P<compat>chat/message|chat/history/[^/]+|api/chat|api/config|api/widget-config)$"
 )
-METHODS = b"GET, POST"
+METHODS = b"GET, POST, DELETE"
 HEADERS = b"Authorization, Content-Type, Accept, X-Request-ID, X-Porch-User-Id, X-Porch-User-Hash"
 EXPOSE = b"X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 _STATE_KEY = "cors_origin"

@@ -17,6 +17,8 @@ from taskiq.kicker import AsyncKicker
 from porch.ids import uuid7
 from porch.models import Webhook, WebhookDelivery
 from porch.models.base import utcnow
+from porch.privacy import stages
+from porch.privacy.rules import RuleBook
 from porch.pubsub import PubSub
 from porch.realtime.events import Envelope
 from porch.settings import Settings
@@ -34,8 +36,11 @@ class WebhookDispatcher:
         sessionmaker: async_sessionmaker[AsyncSession],
         pubsub: PubSub,
         jobs: Any,
+        rules: RuleBook | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Webhook-stage redaction: what leaves for the receiver (privacy/stages.py).
+        self._rules = rules
         self._jobs = jobs
         self._cache: dict[uuid.UUID, list[tuple[uuid.UUID, frozenset[str]]]] = {}
         pubsub.subscribe(CHANGED, self._changed)
@@ -71,6 +76,10 @@ class WebhookDispatcher:
             ]
             if not targets:
                 return
+            data = env.data
+            if self._rules is not None:
+                found = await self._rules.rules(await session.connection(), env.workspace_id)
+                data = stages.tree(data, found, "webhook")
             ids: list[uuid.UUID] = []
             for hook_id in targets:
                 delivery_id = uuid7()
@@ -88,7 +97,7 @@ class WebhookDispatcher:
                             "created_at": env.at.isoformat(),
                             "workspace_id": str(env.workspace_id),
                             "conversation_id": str(env.conversation_id),
-                            "data": env.data,
+                            "data": data,
                         },
                         status="pending",
                         attempts=0,

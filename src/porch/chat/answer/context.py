@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from porch.knowledge.search.retriever import Retriever
 from porch.limits.service import RateLimits
 from porch.observability.metrics import Metrics
+from porch.privacy.rules import RuleBook
 from porch.providers.registry import ProviderRegistry
 from porch.pubsub import PubSub
 from porch.realtime.hub import Realtime
@@ -40,6 +41,8 @@ class State(Protocol):
     def realtime(self) -> Realtime: ...
     @property
     def widgets(self) -> WidgetCache: ...
+    @property
+    def redaction(self) -> RuleBook: ...
 
     def prepare_slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """A turn to prepare a question (see Settings.answer_prepare_slots)."""

@@ -27,6 +27,8 @@ from porch.errors import is_database_unavailable
 from porch.ids import uuid7
 from porch.limits.rules import Rule
 from porch.models.base import utcnow
+from porch.privacy import stages
+from porch.privacy.redaction import redact
 from porch.providers.base import (
     ChatModel,
     CompletionRequest,
@@ -88,6 +90,10 @@ async def accept(
         # Autocommit statements on one connection: the INSERT is durable when it returns (and
         # its trigger counts it), the counters are bumped, and agents see the question at once.
         async with state.autocommit.connect() as conn:
+            # Store-stage redaction: the database, its indexes and the agents never see
+            # what the workspace's rules remove (card numbers by default).
+            rules = await state.redaction.rules(conn, conversation.workspace_id)
+            question, redacted = redact(question, rules, "store")
             await repo.insert_message(
                 conn,
                 {
@@ -99,6 +105,7 @@ async def accept(
                     "content": question,
                     "status": "complete",
                     "sources": [],
+                    "redactions": redacted or None,
                 },
                 now=utcnow(),
             )
@@ -159,14 +166,17 @@ async def _prepare(state: State, acc: Accepted) -> tuple[ChatModel, CompletionRe
         hits = await state.retriever.search(
             conn, widget.id, acc.question, RETRIEVE_K, conversation_id=acc.conversation.id
         )
+        rules = await state.redaction.rules(conn, acc.conversation.workspace_id)
+    # Model-stage redaction: what leaves for the model, not what is stored.
+    turns = stages.for_model(prompt.turns(history, acc.question), rules)
     passages = prompt.passages_from(hits)
     own_key = crypto.box(state.settings.secret).decrypt_or_none(widget.provider_api_key_encrypted)
     model = state.providers.model_for(widget.provider, widget.model, own_key)
     request = CompletionRequest(
         model=model.model,
         system=prompt.system_prompt(widget.system_prompt, passages, hits.instructions),
-        turns=prompt.turns(history, acc.question),
-        question=acc.question,
+        turns=turns,
+        question=turns[-1].content,
         passages=passages,
         temperature=widget.temperature,
         max_tokens=widget.max_tokens,

@@ -81,6 +81,8 @@ class InboxMessage(BaseModel):
     feedback_comment: str | None
     author_name: str | None
     created_at: datetime
+    # What redaction removed before storing, counted per kind (docs/privacy.md).
+    redactions: dict[str, int] = Field(default_factory=dict)
 
 
 class ConversationTotals(BaseModel):

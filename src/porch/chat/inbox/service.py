@@ -309,6 +309,7 @@ def _message(m: Message) -> InboxMessage:
         feedback_comment=m.feedback_comment,
         author_name=m.author_name,
         created_at=m.created_at,
+        redactions=m.redactions or {},
     )
 
 
