@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from porch import __version__, drain, gc_tuning, tasks
+from porch.curation.index import CuratedIndex
 from porch.db import create_engine, create_sessionmaker
 from porch.jobs.queue import Jobs, build_jobs
 from porch.knowledge.ingest.leases import Runtime
@@ -57,6 +58,8 @@ class State:
     keywords: KeywordIndex
     # Hybrid search (dense + keyword) for chat and the owner's search; owns the embedder.
     retriever: Retriever
+    # Each widget's approved curated answers in memory, matched before retrieval.
+    curated: CuratedIndex
     # The job queue: taskiq in-process, or on Redis with `porch worker` processes.
     jobs: Jobs
     # Ingestion's side of the queue: enqueue syncs and back-fills; the re-sync schedule.
@@ -118,6 +121,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         widgets=WidgetCache(sessionmaker, pubsub),
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
+        curated=CuratedIndex(settings, retriever.embedder, pubsub),
         jobs=jobs,
         ingest=ingest,
         realtime=realtime,
