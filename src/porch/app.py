@@ -23,6 +23,7 @@ from porch.chat.visitor.dependencies import origin_verdict
 from porch.chat.visitor.identity import router as identity_router
 from porch.chat.visitor.routes import router as chat_router
 from porch.curation.routes import router as curation_router
+from porch.curation.suggestion_routes import router as suggestion_router
 from porch.dashboard.routes import router as dashboard_router
 from porch.drain import DrainGate
 from porch.errors import install_error_handlers
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widget_secrets_router,
         webhooks_router,
         curation_router,
+        suggestion_router,
         analytics_router,
         usage_router,
         dashboard_router,

@@ -96,6 +96,8 @@ class Suggestion(IdMixin, Base):
     curated_answer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("curated_answers.id", ondelete="SET NULL")
     )
+    # The first question's vector, to group the next ones asking the same.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -109,4 +111,6 @@ class SuggestionSeen(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
     )
     widget_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"))
+    # feedback: read for its thumbs-down (an agent's answer may still come); resolved: done.
+    stage: Mapped[str] = mapped_column(String(20), default="resolved")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
