@@ -27,6 +27,7 @@ from porch.curation.suggestion_routes import router as suggestion_router
 from porch.dashboard.routes import router as dashboard_router
 from porch.drain import DrainGate
 from porch.errors import install_error_handlers
+from porch.evals.routes import router as evals_router
 from porch.knowledge.sources.routes import UPLOAD_PATH
 from porch.knowledge.sources.routes import router as knowledge_router
 from porch.lifespan import State, lifespan
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks_router,
         curation_router,
         suggestion_router,
+        evals_router,
         analytics_router,
         usage_router,
         dashboard_router,

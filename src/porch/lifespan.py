@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from porch import __version__, drain, gc_tuning, tasks
 from porch.curation.index import CuratedIndex
 from porch.db import create_engine, create_sessionmaker
+from porch.evals.background import Evals
 from porch.jobs.queue import Jobs, build_jobs
 from porch.knowledge.ingest.leases import Runtime
 from porch.knowledge.ingest.tasks import Ingest
@@ -67,6 +68,8 @@ class State:
     # Realtime events: the broker, the sockets, heartbeats (see realtime/).
     realtime: Realtime
     started_at: float = field(default_factory=time.time)
+    # Eval runs in the background and the watch that re-runs them after changes.
+    evals: Evals = field(init=False)
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
@@ -126,10 +129,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ingest=ingest,
         realtime=realtime,
     )
+    state.evals = Evals(state, jobs)
     app.state.porch = state
     realtime.revoker.recheck = Recheck(state.autocommit, settings)
     undo_drain = drain.install(state)
     await jobs.start()
+    state.evals.start_watch()
     # Durable events become webhook deliveries in the process that published them.
     realtime.broker.listeners.append(WebhookDispatcher(settings, sessionmaker, pubsub, jobs))
     await realtime.start()
@@ -153,6 +158,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.wait(set(state.answers), timeout=settings.shutdown_grace_seconds)
         # Sockets closed and queued events published (webhooks queued) before jobs stop.
         await realtime.aclose()
+        await state.evals.aclose()
         await jobs.aclose()
         await retriever.aclose()
         await providers.aclose()
