@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     # answerer); unset, rubric assertions are reported as skipped.
     eval_judge_provider: Literal["openai", "anthropic"] | None = None
     eval_judge_model: str | None = None
+    # The judge's endpoint and key; unset, those of the default provider (PORCH_LLM_*).
+    eval_judge_base_url: str | None = None
+    eval_judge_api_key: SecretStr | None = None
     # Memory, in megabytes, for the in-memory vector matrices of all widgets of a process.
     search_cache_mb: int = Field(default=1024, ge=16)
     # Crawl politeness: requests in flight per host.

@@ -7,11 +7,15 @@ judge and rubric assertions are skipped.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from porch.evals.assertions import Judge
 from porch.evals.schemas import AssertionResult
 from porch.evals.simulate import Reply
+from porch.observability.metrics import Metrics
 from porch.providers.base import (
+    ChatModel,
     CompletionRequest,
     ProviderError,
     ProviderUnavailable,
@@ -29,10 +33,28 @@ INSTRUCTIONS = (
 )
 
 
-def build_judge(settings: Settings, providers: ProviderRegistry) -> Judge | None:
+@asynccontextmanager
+async def judge_for(settings: Settings) -> AsyncIterator[Judge | None]:
+    """The judge for one run (its own client, closed after), or None when not configured."""
     if not settings.eval_judge_provider or not settings.eval_judge_model:
-        return None
-    model = providers.model_for(settings.eval_judge_provider, settings.eval_judge_model)
+        yield None
+        return
+    own = settings.model_copy(
+        update={
+            "llm_provider": settings.eval_judge_provider,
+            "llm_model": settings.eval_judge_model,
+            "llm_base_url": settings.eval_judge_base_url or settings.llm_base_url,
+            "llm_api_key": settings.eval_judge_api_key or settings.llm_api_key,
+        }
+    )
+    registry = ProviderRegistry(own, Metrics())
+    try:
+        yield _judge(registry.model_for())
+    finally:
+        await registry.aclose()
+
+
+def _judge(model: ChatModel) -> Judge:
 
     async def judge(rubric: str, reply: Reply) -> AssertionResult:
         content = (

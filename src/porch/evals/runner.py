@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porch.evals import fingerprint, notify
 from porch.evals.assertions import Judge, check
 from porch.evals.context import Runtime
-from porch.evals.judge import build_judge
+from porch.evals.judge import judge_for
 from porch.evals.schemas import CaseResult
 from porch.evals.simulate import Simulator
 from porch.models import EvalCase, EvalRun, Widget
@@ -132,14 +132,14 @@ async def _execute(rt: Runtime, session: AsyncSession, run: EvalRun, widget: Wid
     )
     chosen = select_cases(cases, run.tags, run.case_ids)
     run.against = await fingerprint.against(session, rt.settings, widget)
-    judge = build_judge(rt.settings, rt.providers)
     previous = await _previous(session, run)
     results: list[CaseResult] = []
-    for case in chosen:
-        result = await run_case(rt, widget, case, judge)
-        result.previous = previous.get(str(case.id))
-        result.regressed = result.previous == "passed" and result.outcome == "failed"
-        results.append(result)
+    async with judge_for(rt.settings) as judge:
+        for case in chosen:
+            result = await run_case(rt, widget, case, judge)
+            result.previous = previous.get(str(case.id))
+            result.regressed = result.previous == "passed" and result.outcome == "failed"
+            results.append(result)
     run.results = [r.model_dump(mode="json") for r in results]
     run.passed = sum(r.outcome == "passed" for r in results)
     run.failed = sum(r.outcome == "failed" for r in results)
