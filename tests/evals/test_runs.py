@@ -186,10 +186,7 @@ async def test_cases_from_a_conversation_curated_answers_and_jsonl(
     w = await faq_widget(app, owner)
     v = await start_conversation(client, w["id"])
     await ask(client, v, "How do I reset my password?")
-    made = await owner.post(
-        f"/api/v1/widgets/{w['id']}/eval-cases/from-conversation",
-        json={"conversation_id": v.conversation_id},
-    )
+    made = await owner.post(f"/api/v1/conversations/{v.conversation_id}/eval-case", json={})
     assert made.status_code == 201, made.text
     assert made.json()["turns"] == [{"content": "How do I reset my password?"}]
     assert made.json()["assertions"][0]["type"] == "cites"

@@ -23,7 +23,6 @@ from porch.curation.schemas import (
     Status,
 )
 from porch.deps import SessionDep
-from porch.errors import BadRequest, UnsupportedMediaType
 from porch.schemas import Line
 
 router = APIRouter(prefix="/api/v1", tags=["curation"])
@@ -113,24 +112,15 @@ async def import_curated(
     format_: Literal["csv", "jsonl"] | None = Query(default=None, alias="format"),
 ) -> ImportResult:
     """A CSV (header row) or JSONL file as the body; checked whole before anything is stored."""
-    fmt, text = await _read_import(request, format_)
     return await transfer.import_file(
-        session, index, owner.workspace_id, widget_id, text, fmt, user_id=owner.user_id
+        session,
+        index,
+        owner.workspace_id,
+        widget_id,
+        await request.body(),
+        format_ or _TYPES.get(request.headers.get("content-type", "").split(";")[0].lower()),
+        user_id=owner.user_id,
     )
-
-
-async def _read_import(request: Request, fmt: str | None) -> tuple[str, str]:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    fmt = fmt or _TYPES.get(kind)
-    if fmt is None:
-        raise UnsupportedMediaType(
-            "Send text/csv or application/jsonl (or name it with ?format=).",
-            code="unsupported_import_type",
-        )
-    try:
-        return fmt, (await request.body()).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BadRequest("The file is not UTF-8 text.", code="invalid_import") from None
 
 
 @router.get("/widgets/{widget_id}/curated-answers/export")

@@ -27,7 +27,7 @@ from porch.curation.index import CuratedIndex, split_vectors, texts_of
 from porch.curation.matching import normalise
 from porch.curation.schemas import CuratedIn, ImportResult
 from porch.embeddings.vectors import decode_many, dimension
-from porch.errors import BadRequest, Conflict
+from porch.errors import BadRequest, Conflict, UnsupportedMediaType
 from porch.models import CuratedAnswer
 from porch.models.base import utcnow
 from porch.widgets import service as widgets
@@ -134,12 +134,22 @@ async def import_file(
     index: CuratedIndex,
     workspace_id: uuid.UUID,
     widget_id: uuid.UUID,
-    text: str,
-    fmt: str,
+    raw: bytes,
+    fmt: str | None,
     *,
     user_id: uuid.UUID | None,
 ) -> ImportResult:
+    """`fmt` from ?format= or the body's Content-Type; None when neither names one."""
     await widgets.get(session, workspace_id, widget_id)
+    if fmt not in ("csv", "jsonl"):
+        raise UnsupportedMediaType(
+            "Send text/csv or application/jsonl (or name it with ?format=).",
+            code="unsupported_import_type",
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRequest("The file is not UTF-8 text.", code="invalid_import") from None
     items = parse(text, fmt)
     existing = list(
         (

@@ -113,15 +113,17 @@ async def delete(session: AsyncSession, workspace_id: uuid.UUID, eid: uuid.UUID)
 
 
 async def from_conversation(
-    session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID, body: FromConversation
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    body: FromConversation,
 ) -> EvalCase:
     """The conversation's visitor turns; asserting that the last reply cites what it cited
     (or, when it cited nothing, that it still does not know)."""
-    conversation = await session.get(Conversation, body.conversation_id)
+    conversation = await session.get(Conversation, conversation_id)
     if conversation is None or conversation.workspace_id != workspace_id:
         raise NotFound("No such conversation.", code="conversation_not_found")
-    if conversation.widget_id != widget_id:
-        raise BadRequest("The conversation is another widget's.", code="wrong_widget")
+    widget_id = conversation.widget_id
     messages = list(
         (
             await session.execute(
@@ -184,9 +186,14 @@ async def from_curated(
 
 
 async def import_jsonl(
-    session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID, text: str
+    session: AsyncSession, workspace_id: uuid.UUID, widget_id: uuid.UUID, raw: bytes
 ) -> list[EvalCase]:
     """One case per line, all checked before any is stored."""
+    await widgets.get(session, workspace_id, widget_id)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRequest("The file is not UTF-8 text.", code="invalid_import") from None
     parsed: list[CaseIn] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from porch.accounts.dependencies import AdminScope, AgentScope
 from porch.deps import SessionDep
-from porch.errors import BadRequest
 from porch.evals import cases, playground, runs
 from porch.evals.dependencies import EvalsDep
 from porch.evals.schemas import (
@@ -73,15 +72,20 @@ async def delete_case(eid: uuid.UUID, owner: AdminScope, session: SessionDep) ->
 
 
 @router.post(
-    "/widgets/{widget_id}/eval-cases/from-conversation",
+    "/conversations/{conversation_id}/eval-case",
     status_code=status.HTTP_201_CREATED,
     response_model=CaseOut,
 )
 async def case_from_conversation(
-    widget_id: uuid.UUID, body: FromConversation, owner: AdminScope, session: SessionDep
+    conversation_id: uuid.UUID,
+    owner: AdminScope,
+    session: SessionDep,
+    body: FromConversation | None = None,
 ) -> CaseOut:
     """ "Add to tests": the visitor's turns, asserting the sources the reply cited."""
-    row = await cases.from_conversation(session, owner.workspace_id, widget_id, body)
+    row = await cases.from_conversation(
+        session, owner.workspace_id, conversation_id, body or FromConversation()
+    )
     return cases.to_out(row)
 
 
@@ -108,11 +112,7 @@ async def import_cases(
     widget_id: uuid.UUID, request: Request, owner: AdminScope, session: SessionDep
 ) -> CaseList:
     """JSONL: one case per line, in the shape POST eval-cases takes."""
-    try:
-        text = (await request.body()).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BadRequest("The file is not UTF-8 text.", code="invalid_import") from None
-    rows = await cases.import_jsonl(session, owner.workspace_id, widget_id, text)
+    rows = await cases.import_jsonl(session, owner.workspace_id, widget_id, await request.body())
     return CaseList(eval_cases=[cases.to_out(r) for r in rows])
 
 

@@ -173,7 +173,6 @@ class CaseList(BaseModel):
 class FromConversation(Strict):
     """ "Add to tests": the conversation's visitor turns, asserting what the reply cited."""
 
-    conversation_id: uuid.UUID
     name: Line | None = Field(default=None, max_length=200)
     tags: list[Tag] = Field(default_factory=list, max_length=20)
 
