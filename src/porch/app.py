@@ -24,6 +24,7 @@ from porch.chat.visitor.identity import router as identity_router
 from porch.chat.visitor.routes import router as chat_router
 from porch.curation.routes import router as curation_router
 from porch.curation.suggestion_routes import router as suggestion_router
+from porch.dashboard.curation_pages import router as curation_pages_router
 from porch.dashboard.routes import router as dashboard_router
 from porch.drain import DrainGate
 from porch.errors import install_error_handlers
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evals_router,
         analytics_router,
         usage_router,
+        curation_pages_router,
         dashboard_router,
     )
     for router in routers:

@@ -68,7 +68,8 @@ def _text_checks(kind: str, a: dict[str, Any], text: str) -> AssertionResult:
     haystack = text if a.get("case_sensitive") else text.lower()
     present = value in haystack
     if kind == "contains":
-        return _result(kind, present, f"{'found' if present else 'missing'} in {_clip(text)!r}")
+        said = "found" if present else "missing"
+        return _result(kind, present, f"{a['value']!r} {said} in {_clip(text)!r}")
     return _result(kind, not present, f"{'found' if present else 'absent'}: {a['value']!r}")
 
 
