@@ -62,3 +62,21 @@ async def test_answers_page_lists_answers_suggestions_and_runs(
         assert (await stranger.get("/app/widgets/not-an-id/answers")).status_code == 404
     finally:
         await stranger.http.aclose()
+
+
+async def test_improve_add_to_tests_and_answer_this_are_offered(
+    app: FastAPI, owner: OwnerClient, client: httpx.AsyncClient
+) -> None:
+    w = await faq_widget(app, owner)
+    v = await start_conversation(client, w["id"])
+    reply = await ask(client, v, "What is the capital of France?")
+    page = await owner.get(f"/app/conversations/{v.conversation_id}")
+    assert page.status_code == 200
+    assert f'data-api="/api/v1/messages/{reply["message_id"]}/improve"' in page.text
+    assert f'data-api="/api/v1/conversations/{v.conversation_id}/eval-case"' in page.text
+    # The form's fields are what the improve route takes.
+    assert "What is the capital of France?</textarea>" in page.text
+    analytics = await owner.get(f"/app/widgets/{w['id']}/analytics")
+    assert analytics.status_code == 200
+    assert 'data-testid="answer-this"' in analytics.text
+    assert 'name="origin" value="analytics"' in analytics.text
