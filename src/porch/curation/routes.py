@@ -37,7 +37,10 @@ _MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset
 _IMPORT_BODY = {
     "requestBody": {
         "required": True,
-        "content": {m: {"schema": {"type": "string"}} for m in ("text/csv", "application/jsonl")},
+        "content": {
+            m: {"schema": {"type": "string", "maxLength": 10_000_000}}
+            for m in ("text/csv", "application/jsonl")
+        },
     }
 }
 

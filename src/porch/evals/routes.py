@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["evals"])
 _JSONL = {
     "requestBody": {
         "required": True,
-        "content": {"application/jsonl": {"schema": {"type": "string"}}},
+        "content": {"application/jsonl": {"schema": {"type": "string", "maxLength": 10_000_000}}},
     }
 }
 
