@@ -1,7 +1,7 @@
 """privacy: retention periods, redaction rules, export and erase jobs, tombstones, legal holds
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-03 15:00:00
 
 Conversations gain a legal hold and the time they were anonymized; messages the counts of
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

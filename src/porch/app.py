@@ -23,9 +23,13 @@ from porch.chat.visitor.dependencies import origin_verdict
 from porch.chat.visitor.erasure import router as visitor_erasure_router
 from porch.chat.visitor.identity import router as identity_router
 from porch.chat.visitor.routes import router as chat_router
+from porch.curation.routes import router as curation_router
+from porch.curation.suggestion_routes import router as suggestion_router
+from porch.dashboard.curation_pages import router as curation_pages_router
 from porch.dashboard.routes import router as dashboard_router
 from porch.drain import DrainGate
 from porch.errors import install_error_handlers
+from porch.evals.routes import router as evals_router
 from porch.knowledge.sources.routes import UPLOAD_PATH
 from porch.knowledge.sources.routes import router as knowledge_router
 from porch.lifespan import State, lifespan
@@ -136,6 +140,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analytics_router,
         usage_router,
         apidocs_router,
+        curation_router,
+        suggestion_router,
+        evals_router,
+        curation_pages_router,
         dashboard_router,
     )
     for router in routers:

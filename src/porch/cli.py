@@ -1,4 +1,4 @@
-"""The `porch` command: serve, worker, migrate, user, widget, ingest, privacy, doctor."""
+"""The `porch` command: serve, worker, migrate, user, widget, ingest, privacy, eval, doctor."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(widget_app, name="widget")
 privacy_app = typer.Typer(help="Retention sweeps and erasures.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
+eval_app = typer.Typer(help="Tests of a widget's assistant.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 
 def _settings() -> Settings:
@@ -280,6 +282,39 @@ def ingest(
             return f"source {source.id}: {source.chunks} chunks"
 
     typer.echo(asyncio.run(run()))
+
+
+@eval_app.command("run")
+def eval_run(
+    widget: Annotated[str, typer.Option(help="The widget's id.")],
+    tags: Annotated[list[str] | None, typer.Option("--tags", help="Only cases with a tag.")] = None,
+    output: Annotated[str, typer.Option("--format", help="json or text.")] = "text",
+) -> None:
+    """Run a widget's eval cases now; exit code 1 when a case fails (for CI)."""
+    import uuid
+
+    from porch.errors import NotFound
+    from porch.evals.offline import run_once
+
+    settings = _settings()
+    try:
+        widget_id = uuid.UUID(widget)
+    except ValueError:
+        raise typer.BadParameter(f"not a widget id: {widget}") from None
+    wanted = [t for tag in tags or [] for t in tag.split(",") if t]
+    try:
+        run = asyncio.run(run_once(settings, widget_id, wanted))
+    except NotFound as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from None
+    if output == "json":
+        typer.echo(run.model_dump_json())
+    else:
+        for r in run.results:
+            typer.echo(f"{r.outcome:8} {r.name}")
+        typer.echo(f"{run.passed} passed, {run.failed} failed, {run.skipped} skipped")
+    if run.failed or run.status != "done":
+        raise typer.Exit(1)
 
 
 @asynccontextmanager

@@ -41,9 +41,12 @@ class PorchError(Exception):
         status: int | None = None,
         headers: dict[str, str] | None = None,
         details: Any = None,
+        fields: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        # Named beside code and message in the error object (`existing_id` of a duplicate).
+        self.fields = fields or {}
         if code is not None:
             self.code = code
         if status is not None:
@@ -125,14 +128,25 @@ def request_id_of(request: Request) -> str:
 
 
 def error_body(
-    code: str, message: str, request_id: str, details: Any = None, *, compat: bool = False
+    code: str,
+    message: str,
+    request_id: str,
+    details: Any = None,
+    *,
+    compat: bool = False,
+    fields: dict[str, Any] | None = None,
 ) -> bytes:
     if compat:
         flat: dict[str, Any] = {"error": message, "code": code, "request_id": request_id}
         if details is not None:
             flat["details"] = details
         return orjson.dumps(flat)
-    error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    error: dict[str, Any] = {
+        **(fields or {}),
+        "code": code,
+        "message": message,
+        "request_id": request_id,
+    }
     if details is not None:
         error["details"] = details
     return orjson.dumps({"error": error})
@@ -147,9 +161,10 @@ def error_response(
     details: Any = None,
     *,
     compat: bool = False,
+    fields: dict[str, Any] | None = None,
 ) -> Response:
     return Response(
-        error_body(code, message, request_id, details, compat=compat),
+        error_body(code, message, request_id, details, compat=compat, fields=fields),
         status_code=status,
         media_type="application/json",
         headers=headers,
@@ -163,11 +178,19 @@ def _reply(
     message: str,
     headers: dict[str, str] | None = None,
     details: Any = None,
+    fields: dict[str, Any] | None = None,
 ) -> Response:
     """The error in the shape the route's clients read (see `_COMPAT_PATH`)."""
     compat = is_compat_path(request.scope.get("path", ""))
     return error_response(
-        status, code, message, request_id_of(request), headers, details, compat=compat
+        status,
+        code,
+        message,
+        request_id_of(request),
+        headers,
+        details,
+        compat=compat,
+        fields=fields,
     )
 
 
@@ -178,7 +201,7 @@ def _describe(err: dict[str, Any]) -> str:
 
 async def _porch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PorchError)
-    return _reply(request, exc.status, exc.code, exc.message, exc.headers, exc.details)
+    return _reply(request, exc.status, exc.code, exc.message, exc.headers, exc.details, exc.fields)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -22,7 +22,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from porch import __version__, drain, gc_tuning, tasks
+from porch.curation.index import CuratedIndex
 from porch.db import create_engine, create_sessionmaker
+from porch.evals.background import Evals
 from porch.jobs.queue import Jobs, build_jobs
 from porch.knowledge.ingest.leases import Runtime
 from porch.knowledge.ingest.tasks import Ingest
@@ -59,6 +61,8 @@ class State:
     keywords: KeywordIndex
     # Hybrid search (dense + keyword) for chat and the owner's search; owns the embedder.
     retriever: Retriever
+    # Each widget's approved curated answers in memory, matched before retrieval.
+    curated: CuratedIndex
     # The job queue: taskiq in-process, or on Redis with `porch worker` processes.
     jobs: Jobs
     # Ingestion's side of the queue: enqueue syncs and back-fills; the re-sync schedule.
@@ -69,6 +73,8 @@ class State:
     privacy: Privacy
     redaction: RuleBook
     started_at: float = field(default_factory=time.time)
+    # Eval runs in the background and the watch that re-runs them after changes.
+    evals: Evals = field(init=False)
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
@@ -106,7 +112,7 @@ async def _build(settings: Settings, metrics: Metrics) -> State:
     jobs = build_jobs(settings)
     runtime = Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder)
     ingest, privacy = tasks.register(jobs, settings, sessionmaker, runtime, engine)
-    return State(
+    state = State(
         settings=settings,
         engine=engine,
         autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
@@ -119,12 +125,16 @@ async def _build(settings: Settings, metrics: Metrics) -> State:
         widgets=WidgetCache(sessionmaker, pubsub),
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
+        curated=CuratedIndex(settings, retriever.embedder, pubsub),
         jobs=jobs,
         ingest=ingest,
         realtime=Realtime(settings, pubsub),
         privacy=privacy,
         redaction=privacy.rules,
     )
+    # Eval runs answer through the same pipeline as visitors, so they need the whole state.
+    state.evals = Evals(state, jobs)
+    return state
 
 
 async def _start(state: State) -> None:
@@ -132,6 +142,7 @@ async def _start(state: State) -> None:
     settings = state.settings
     state.realtime.revoker.recheck = Recheck(state.autocommit, settings)
     await state.jobs.start()
+    state.evals.start_watch()
     # Durable events become webhook deliveries in the process that published them.
     state.realtime.broker.listeners.append(
         WebhookDispatcher(
@@ -152,6 +163,7 @@ async def _stop(state: State) -> None:
         await asyncio.wait(set(state.answers), timeout=state.settings.shutdown_grace_seconds)
     # Sockets closed and queued events published (webhooks queued) before jobs stop.
     await state.realtime.aclose()
+    await state.evals.aclose()
     await state.jobs.aclose()
     await state.retriever.aclose()
     await state.providers.aclose()

@@ -112,6 +112,24 @@ class Settings(BaseSettings):
     embeddings_request_inputs: int = Field(default=64, ge=1, le=2048)
     # Passages whose similarity to the question is below this are not given to the assistant.
     search_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
+    # A curated answer matches a visitor's question at this score or above, unless the
+    # answer sets its own threshold (0.0 then means every question matches the best one).
+    curated_threshold: float = Field(default=0.62, ge=0.0, le=1.0)
+    # Seconds a process keeps a widget's curated answers in memory between changes it was
+    # told of (a change anywhere drops them at once; this bounds a missed notice).
+    curated_cache_seconds: float = Field(default=60.0, ge=0.0, le=86_400)
+    # Seconds between looks for changes to a widget's knowledge, curated answers, prompt or
+    # model; 0 turns the automatic eval runs off.
+    eval_watch_seconds: float = Field(default=30.0, ge=0.0, le=86_400)
+    # Seconds a widget must stay unchanged before its eval cases run again after a change.
+    eval_debounce_seconds: float = Field(default=60.0, ge=0.0, le=86_400)
+    # The judge for eval cases' rubric assertions: a provider and model (never the offline
+    # answerer); unset, rubric assertions are reported as skipped.
+    eval_judge_provider: Literal["openai", "anthropic"] | None = None
+    eval_judge_model: str | None = None
+    # The judge's endpoint and key; unset, those of the default provider (PORCH_LLM_*).
+    eval_judge_base_url: str | None = None
+    eval_judge_api_key: SecretStr | None = None
     # Memory, in megabytes, for the in-memory vector matrices of all widgets of a process.
     search_cache_mb: int = Field(default=1024, ge=16)
     # Crawl politeness: requests in flight per host.

@@ -79,14 +79,18 @@ def _bodies(schema: dict[str, Any], spec: dict[str, Any]) -> list[tuple[dict[str
         if s.get("type") == "array":
             walk(s.get("items", {}), base, (*path, 0), depth + 1)
         props = s.get("properties", {})
-        if props and not path:
-            # A variant of a union: keep its constant fields (the discriminator) in its base.
+        if props:
+            # A variant of a union: keep its constant fields (the discriminator) in its base,
+            # at the top or where the variant sits (an item of a list of tagged unions).
             consts = {
                 k: _resolve(p, spec).get("const", (_resolve(p, spec).get("enum") or [None])[0])
                 for k, p in props.items()
                 if "const" in _resolve(p, spec) or len(_resolve(p, spec).get("enum", [])) == 1
             }
-            base = {**base, **consts}
+            if not path:
+                base = {**base, **consts}
+            for k, v in consts.items() if path else ():
+                base = _with(base, (*path, k), v)
         for name, prop in props.items():
             walk(prop, base, (*path, name), depth + 1)
 
@@ -100,7 +104,9 @@ def _with(base: dict[str, Any], path: Path, value: str) -> Any:
             return value
         head, tail = rest[0], rest[1:]
         if isinstance(head, int):
-            return [put(None, tail)]
+            # Keep what is already there (a union variant's tag), as for dicts below.
+            first = node[0] if isinstance(node, list) and node else None
+            return [put(first, tail)]
         node = dict(node) if isinstance(node, dict) else {}
         node[head] = put(node.get(head), tail)
         return node

@@ -91,6 +91,31 @@ ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/privacy/redaction-rules/test"): ADMIN,
     ("POST", "/api/v1/conversations/{conversation_id}/hold"): ADMIN,
     ("DELETE", "/api/v1/conversations/{conversation_id}/hold"): ADMIN,
+    # curated answers, suggestions, evals: agents read, test and improve; admins change
+    ("POST", "/api/v1/widgets/{widget_id}/curated-answers"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/curated-answers"): AGENT,
+    ("GET", "/api/v1/curated-answers/{qid}"): AGENT,
+    ("PATCH", "/api/v1/curated-answers/{qid}"): ADMIN,
+    ("DELETE", "/api/v1/curated-answers/{qid}"): ADMIN,
+    ("POST", "/api/v1/widgets/{widget_id}/curated-answers/match"): AGENT,
+    ("POST", "/api/v1/widgets/{widget_id}/curated-answers/import"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/curated-answers/export"): ADMIN,
+    ("POST", "/api/v1/messages/{message_id}/improve"): AGENT,
+    ("GET", "/api/v1/widgets/{widget_id}/suggestions"): AGENT,
+    ("POST", "/api/v1/suggestions/{sid}/approve"): ADMIN,
+    ("POST", "/api/v1/suggestions/{sid}/dismiss"): ADMIN,
+    ("POST", "/api/v1/widgets/{widget_id}/eval-cases"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/eval-cases"): AGENT,
+    ("GET", "/api/v1/eval-cases/{eid}"): AGENT,
+    ("PATCH", "/api/v1/eval-cases/{eid}"): ADMIN,
+    ("DELETE", "/api/v1/eval-cases/{eid}"): ADMIN,
+    ("POST", "/api/v1/conversations/{conversation_id}/eval-case"): ADMIN,
+    ("POST", "/api/v1/widgets/{widget_id}/eval-cases/from-curated"): ADMIN,
+    ("POST", "/api/v1/widgets/{widget_id}/eval-cases/import"): ADMIN,
+    ("POST", "/api/v1/widgets/{widget_id}/eval-runs"): ADMIN,
+    ("GET", "/api/v1/eval-runs/{rid}"): AGENT,
+    ("GET", "/api/v1/widgets/{widget_id}/eval-runs"): AGENT,
+    ("POST", "/api/v1/widgets/{widget_id}/playground"): AGENT,
     # the team and the workspace itself: owners
     ("PATCH", "/api/v1/members/{user_id}"): OWNER,
     ("DELETE", "/api/v1/members/{user_id}"): OWNER,
@@ -150,6 +175,23 @@ BODIES: dict[tuple[str, str], Any] = {
         "events": ["message.created"],
     },
     ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"active": False},
+    ("POST", "/api/v1/widgets/{widget_id}/curated-answers"): {
+        "question": "Matrix question?",
+        "answer": "Matrix answer.",
+    },
+    ("PATCH", "/api/v1/curated-answers/{qid}"): {"tags": ["matrix"]},
+    ("POST", "/api/v1/widgets/{widget_id}/curated-answers/match"): {"query": "plans"},
+    ("POST", "/api/v1/messages/{message_id}/improve"): {
+        "question": "Matrix improved?",
+        "answer": "Matrix improved.",
+    },
+    ("POST", "/api/v1/widgets/{widget_id}/eval-cases"): {
+        "name": "matrix",
+        "turns": [{"content": "Plans?"}],
+        "assertions": [{"type": "contains", "value": "$12"}],
+    },
+    ("PATCH", "/api/v1/eval-cases/{eid}"): {"tags": ["matrix"]},
+    ("POST", "/api/v1/widgets/{widget_id}/playground"): {"content": "Plans?"},
     ("PATCH", "/api/v1/members/{user_id}"): {"role": "agent"},
     ("POST", "/api/v1/invitations"): {"role": "agent"},
     ("PATCH", "/api/v1/workspaces/{workspace_id}"): {"name": "matrix"},
@@ -224,9 +266,13 @@ class World:
         ids["redaction_rule_id"] = redaction.json()["id"]
         job = await o.post("/api/v1/privacy/export", json={"subject": {"email": "x@example.org"}})
         ids["job_id"] = job.json()["job_id"]
+        ids.update(await curation_ids(o, widget["id"], visitor))
         hook = await o.post("/api/v1/webhooks", json=BODIES[("POST", "/api/v1/webhooks")])
         if hook.status_code == 201:
             ids["webhook_id"] = hook.json()["id"]
+        elif hook.status_code == 409:
+            # Every DELETE route gets fresh ids: past the workspace's cap, reuse one.
+            ids["webhook_id"] = (await o.get("/api/v1/webhooks")).json()["webhooks"][-1]["id"]
         elif hook.status_code != 404:
             raise AssertionError(f"could not make a webhook: {hook.text}")
         if self.ids:  # the world's own things stay; later fresh ones are spare
@@ -234,6 +280,36 @@ class World:
             if "webhook_id" in ids:
                 self.spare.append(f"/api/v1/webhooks/{ids['webhook_id']}")
         return ids
+
+
+async def curation_ids(o: OwnerClient, widget_id: str, v: VisitorSession) -> dict[str, str]:
+    """A curated answer, a suggestion (a thumbs-down), an eval case and a run of it."""
+    qa = await o.post(
+        f"/api/v1/widgets/{widget_id}/curated-answers",
+        json={"question": "Fresh question?", "answer": "Fresh answer."},
+    )
+    sent = await o.http.post(
+        f"/api/v1/conversations/{v.conversation_id}/messages",
+        json={"content": "How much are plans?"},
+        headers=v.auth,
+    )
+    reply_id = sent.json()["message"]["id"]
+    await o.http.post(
+        f"/api/v1/messages/{reply_id}/feedback", json={"rating": "down"}, headers=v.auth
+    )
+    found = await o.get(f"/api/v1/widgets/{widget_id}/suggestions")
+    case = await o.post(
+        f"/api/v1/widgets/{widget_id}/eval-cases",
+        json=BODIES[("POST", "/api/v1/widgets/{widget_id}/eval-cases")],
+    )
+    run = await o.post(f"/api/v1/widgets/{widget_id}/eval-runs", json={})
+    return {
+        "qid": qa.json()["id"],
+        "sid": found.json()["suggestions"][0]["id"],
+        "eid": case.json()["id"],
+        "rid": run.json()["id"],
+        "message_id": reply_id,
+    }
 
 
 @pytest.fixture

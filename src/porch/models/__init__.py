@@ -7,6 +7,8 @@ from porch.models.chunk import Chunk
 from porch.models.context_rule import ContextRule
 from porch.models.conversation import Conversation
 from porch.models.conversation_event import ConversationEvent
+from porch.models.curated_answer import CuratedAnswer, CuratedHit, Suggestion, SuggestionSeen
+from porch.models.eval_case import EvalCase, EvalRun, EvalWatch
 from porch.models.invitation import Invitation
 from porch.models.knowledge_version import KnowledgeVersion
 from porch.models.membership import Membership
@@ -38,6 +40,11 @@ __all__ = [
     "ContextRule",
     "Conversation",
     "ConversationEvent",
+    "CuratedAnswer",
+    "CuratedHit",
+    "EvalCase",
+    "EvalRun",
+    "EvalWatch",
     "Invitation",
     "KnowledgeVersion",
     "Membership",
@@ -50,6 +57,8 @@ __all__ = [
     "RetentionPolicy",
     "Source",
     "SourceFile",
+    "Suggestion",
+    "SuggestionSeen",
     "SweepLease",
     "UsageCounter",
     "User",

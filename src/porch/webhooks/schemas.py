@@ -16,6 +16,8 @@ EventName = Literal[
     "handoff.requested",
     "conversation.closed",
     "feedback.created",
+    # Sent by evals/ (not a conversation's event): a test that passed now fails.
+    "eval.regressed",
 ]
 EVENT_NAMES: tuple[str, ...] = (
     "conversation.created",
@@ -23,6 +25,7 @@ EVENT_NAMES: tuple[str, ...] = (
     "handoff.requested",
     "conversation.closed",
     "feedback.created",
+    "eval.regressed",
 )
 
 

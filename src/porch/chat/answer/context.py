@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from porch.curation.index import CuratedIndex
 from porch.knowledge.search.retriever import Retriever
 from porch.limits.service import RateLimits
 from porch.observability.metrics import Metrics
@@ -35,6 +36,8 @@ class State(Protocol):
     def limits(self) -> RateLimits: ...
     @property
     def retriever(self) -> Retriever: ...
+    @property
+    def curated(self) -> CuratedIndex: ...
     @property
     def providers(self) -> ProviderRegistry: ...
     @property

@@ -23,8 +23,10 @@ from porch.chat.answer.events import Done, Event, Failed, SourcesFound, Started,
 from porch.chat.answer.stream import ReplyQueue
 from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
+from porch.curation import hook as curation
 from porch.errors import is_database_unavailable
 from porch.ids import uuid7
+from porch.knowledge.search.retriever import Retrieval
 from porch.limits.rules import Rule
 from porch.models.base import utcnow
 from porch.privacy import stages
@@ -163,15 +165,28 @@ async def _prepare(state: State, acc: Accepted) -> tuple[ChatModel, CompletionRe
         history = await repo.recent(
             conn, acc.conversation.id, limit=widget.history_limit, before=acc.user_message_id
         )
-        hits = await state.retriever.search(
-            conn, widget.id, acc.question, RETRIEVE_K, conversation_id=acc.conversation.id
+        # Curated answers first: a verbatim one answers alone, grounding ones lead the passages.
+        curated = await curation.lookup(
+            state.curated,
+            conn,
+            workspace_id=acc.conversation.workspace_id,
+            widget_id=widget.id,
+            question=acc.question,
+            message_id=acc.message_id,
+        )
+        hits = (
+            Retrieval()
+            if curated.verbatim
+            else await state.retriever.search(
+                conn, widget.id, acc.question, RETRIEVE_K, conversation_id=acc.conversation.id
+            )
         )
         rules = await state.redaction.rules(conn, acc.conversation.workspace_id)
     # Model-stage redaction: what leaves for the model, not what is stored.
     turns = stages.for_model(prompt.turns(history, acc.question), rules)
-    passages = prompt.passages_from(hits)
+    passages = curated.ahead(prompt.passages_from(hits))
     own_key = crypto.box(state.settings.secret).decrypt_or_none(widget.provider_api_key_encrypted)
-    model = state.providers.model_for(widget.provider, widget.model, own_key)
+    model = curated.model() or state.providers.model_for(widget.provider, widget.model, own_key)
     request = CompletionRequest(
         model=model.model,
         system=prompt.system_prompt(widget.system_prompt, passages, hits.instructions),

@@ -1,0 +1,1 @@
+"""Curated answers that win over retrieval, and suggestions learned from the inbox."""

@@ -1,0 +1,1 @@
+"""Tests of the assistant before visitors see it: cases, runs, regressions, the playground."""
