@@ -104,7 +104,16 @@
     conv = v;
     if (v) wsTries = 0;  // a new conversation's socket starts afresh
     try { if (v) localStorage.setItem(KEY, JSON.stringify(v)); else localStorage.removeItem(KEY); }
-    catch (e) { /* storage blocked: the conversation lasts as long as the page */ }
+    catch (e) { /* a third-party frame's storage is blocked: the host page keeps it */ }
+    // The loader keeps it in the host site's storage, which third-party rules leave alone.
+    // Sent only to the origin that framed us (known from its init), never to '*'.
+    if (embedded && parentOrigin) {
+      w.parent.postMessage({ porch: 1, type: 'store', conversation: v }, parentOrigin);
+    }
+  }
+  function valid(v) {
+    return v && typeof v.conversation_id === 'string' && typeof v.visitor_token === 'string' ?
+      { conversation_id: v.conversation_id, visitor_token: v.visitor_token } : null;
   }
   function tell(type, extra) {
     if (!embedded) return;
@@ -296,7 +305,13 @@
   function start() {
     if (!conv) { greet(); return Promise.resolve(); }
     return history().then(connect, function (err) {
-      if (err.kind === 'gone') { save(null); greet(); return; }
+      if (err.kind === 'gone') {
+        // Expired or deleted: say so, and the next question starts a new conversation.
+        save(null);
+        greet();
+        if (err.code === 'visitor_token_expired') message({ role: 'system', content: t('expired') });
+        return;
+      }
       greet();
       showError(err);
     });
@@ -671,8 +686,14 @@
       $('expand').setAttribute('aria-label', t(full ? 'collapse' : 'expand'));
     }
     if (m.type === 'init') {
+      if (parentOrigin) return;  // one init per page: a second could swap the conversation
       parentOrigin = e.origin;
       page = { page_url: m.page_url, page_title: m.page_title };
+      // The host site's copy wins: it is the one every tab of that site shares.
+      var kept = valid(m.conversation);
+      if (kept && !begun) conv = kept;
+      if (conv) save(conv);
+      begin();
       if (m.user && m.user.id) { user = m.user; resumeLatest(); }
       if (m.open) input.focus();
     } else if (m.type === 'open') {
@@ -683,7 +704,15 @@
     }
   });
 
+  // In a frame, wait for the loader's init (it brings the conversation the host site kept);
+  // a loader that never answers still gets a working chat after a moment.
+  var begun = false;
+  function begin() {
+    if (begun) return;
+    begun = true;
+    start();
+  }
   tell('ready');
-  start();
+  if (embedded) setTimeout(begin, 3000); else begin();
   if (!embedded) input.focus();
 })(window, document);
