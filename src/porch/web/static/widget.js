@@ -135,7 +135,8 @@
         return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
       };
       var L = 0.2126 * lum(1) + 0.7152 * lum(3) + 0.0722 * lum(5);
-      var ink = L > 0.45 ? '#111827' : '#ffffff';
+      // Whichever contrasts more: white's ratio is 1.05/(L+.05), #111827's (L+.05)/.0594.
+      var ink = 1.05 / (L + 0.05) >= (L + 0.05) / 0.0594 ? '#ffffff' : '#111827';
 
       // Hidden until the chat page says it is ready: a frame the browser refused shows nothing.
       var root = el('div', { all: 'initial', position: 'fixed', 'z-index': '2147483000', bottom: '0',
