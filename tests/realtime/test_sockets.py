@@ -105,7 +105,8 @@ async def test_agent_sees_the_visitor_and_the_streamed_answer_then_replies(
             got = await until(visitor, of_type("agent.message"))
             assert got["message"]["content"] == "Hi, this is Dana from support."
             assert got["message"]["role"] == "agent"
-            assert got["message"]["author_name"] == owner.email.split("@")[0]
+            # No display name: the widget shows its neutral label, never the address.
+            assert got["message"]["author_name"] is None
             assert isinstance(got["id"], int)
 
     history = await client.get(
@@ -209,7 +210,50 @@ async def test_typing_goes_both_ways(
         assert typing["who"] == "visitor" and typing["conversation_id"] == v.conversation_id
         await agent.send_json({"type": "typing", "conversation_id": v.conversation_id, "on": True})
         shown = await until(visitor, of_type("agent.typing"))
-        assert shown["name"] == owner.email.split("@")[0]
+        # No display name: the widget's neutral label, never the address or its local part.
+        assert shown["name"] is None
+        assert owner.email.split("@")[0] not in str(shown)
+
+
+async def test_visitors_see_display_names_never_addresses(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    from sqlalchemy import update
+
+    from porch.models import User
+
+    state = app.state.porch
+    async with state.sessionmaker() as session:
+        await session.execute(update(User).values(display_name="Ana from Support"))
+        await session.commit()
+    w = await _handoff_widget(owner)
+    v = await start_conversation(client, w["id"])
+    async with (
+        inbox_socket(app, owner) as agent,
+        visitor_socket(app, v.conversation_id, v.token) as visitor,
+    ):
+        await frame(agent)
+        await frame(visitor)
+        await agent.send_json({"type": "typing", "conversation_id": v.conversation_id, "on": True})
+        shown = await until(visitor, of_type("agent.typing"))
+        assert shown["name"] == "Ana from Support"
+        r = await owner.post(f"/api/v1/conversations/{v.conversation_id}/typing", json={"on": True})
+        assert r.status_code == 204
+        again = await until(visitor, of_type("agent.typing"))
+        assert again["name"] == "Ana from Support"
+        r = await owner.post(
+            f"/api/v1/conversations/{v.conversation_id}/reply", json={"content": "hi"}
+        )
+        assert r.status_code == 201
+        said = await until(visitor, of_type("agent.message"))
+        assert said["message"]["author_name"] == "Ana from Support"
+    history = await client.get(
+        f"/api/v1/conversations/{v.conversation_id}/messages",
+        headers={"Authorization": f"Bearer {v.token}"},
+    )
+    agents = [m for m in history.json()["messages"] if m["role"] == "agent"]
+    assert [m["author_name"] for m in agents] == ["Ana from Support"]
+    assert owner.email not in history.text and owner.email.split("@")[0] not in history.text
 
 
 async def test_visitor_token_in_the_first_frame(

@@ -179,10 +179,13 @@ class HostPage:
 
     porch_url: str
     port: int = field(default_factory=free_port)
+    # "localhost" makes the page another *site* than porch on 127.0.0.1 (ports do not make
+    # sites): the browser then treats the chat frame as third-party, as on a real shop.
+    hostname: str = "127.0.0.1"
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.hostname}:{self.port}"
 
     def url(self, wid: str, attrs: tuple[str, ...] = (), calls: tuple[str, ...] = ()) -> str:
         query = urlencode(

@@ -43,6 +43,8 @@ class Refused(Exception):
 class Agent:
     owner: Owner
     name: str
+    # The display name, the only name a visitor may see (None: the widget's neutral label).
+    public_name: str | None = None
 
     def grant(self, conversation: ConversationRef | None = None) -> Grant:
         """On the inbox socket, or on one conversation's (closed if it is deleted)."""
@@ -152,5 +154,5 @@ async def agent(state: State, ws: WebSocket) -> Agent | None:
             raise Refused("sign in again")
         user = await session.get(User, owner.user_id)
         await session.commit()
-    name = (user.display_name if user else None) or owner.email.split("@")[0]
-    return Agent(owner, name)
+    display = user.display_name if user else None
+    return Agent(owner, display or owner.email.split("@")[0], display or None)

@@ -316,7 +316,13 @@ def _agent_frames(
             workspace_id,
             cid,
             ev.TYPING,
-            {"who": "agent", "on": on, "name": agent.name, "user_id": agent.owner.user_id},
+            {
+                "who": "agent",
+                "on": on,
+                "name": agent.name,
+                "public_name": agent.public_name,
+                "user_id": agent.owner.user_id,
+            },
         )
 
     return on_frame

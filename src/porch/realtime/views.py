@@ -31,11 +31,22 @@ def visitor_frame(env: Envelope) -> dict[str, Any] | None:
             "type": "status",
             "id": env.id,
             "status": data.get("status"),
-            "agent_name": data.get("agent_name"),
+            "agent_name": _public(data.get("agent_public_name")),
         }
     if env.type == ev.TYPING and data.get("who") == "agent":
-        return {"type": "agent.typing", "id": None, "name": data.get("name"), "on": data.get("on")}
+        name = _public(data.get("public_name"))
+        return {"type": "agent.typing", "id": None, "name": name, "on": data.get("on")}
     return None
+
+
+def _public(name: object) -> str | None:
+    """A person's name as a visitor may see it: their display name, never an address.
+
+    `name`/`agent_name` (what agents see) may be an email's local part, so visitors get
+    only the separate display-name fields, and even those not when they hold an address."""
+    if not isinstance(name, str) or not name.strip() or "@" in name:
+        return None
+    return name
 
 
 def agent_frame(env: Envelope) -> dict[str, Any]:

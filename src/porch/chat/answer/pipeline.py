@@ -151,10 +151,11 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: liv
     """Retrieve and prompt, stream the model's reply to the visitor, store it, tell agents."""
     began = time.perf_counter()
     model, request = await _prepare(state, acc)
-    reply = _Reply(relay, began)
+    reply = _Reply(relay, began, quiet_refusal=bool(acc.widget.fallback_message))
     model = await _generate(state, model, request, reply)
     if not reply.answered and acc.widget.fallback_message and reply.status != "failed":
-        reply.add("\n\n" + acc.widget.fallback_message)
+        # One refusal, in the owner's words: the answerer's own was held back (_Reply).
+        reply.add(("\n\n" if reply.text else "") + acc.widget.fallback_message)
     await _store(state, acc, message_id, relay, reply, model, request, began)
 
 
@@ -322,8 +323,12 @@ async def _answer_spent(state: State, acc: Accepted, message_id: uuid.UUID, emit
 class _Reply:
     """Accumulates one reply while forwarding its deltas the moment they arrive."""
 
-    def __init__(self, emit: Emit, began: float) -> None:
+    def __init__(self, emit: Emit, began: float, *, quiet_refusal: bool = False) -> None:
         self._emit = emit
+        # The owner set a fallback text: an answerer that says it has no answer is not
+        # relayed, so the visitor reads the owner's words alone.
+        self._quiet_refusal = quiet_refusal
+        self._refusing = False
         self._began = began
         self._parts: list[str] = []
         self.usage: Usage | None = None
@@ -353,24 +358,28 @@ class _Reply:
 
     def _on(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):
-            if event.text:
+            if event.text and not self._refusing:
                 self.add(event.text)
         elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, Grounding):
             self.answered = event.answered
+            self._refusing = self._quiet_refusal and not event.answered
 
 
 def _sources(text: str, passages: Sequence[Passage]) -> list[dict[str, object]]:
     """The passages the reply cites, or the best few when it cites none."""
     cited = {int(n) for n in _CITATION.findall(text)}
     chosen = [p for p in passages if p.ref in cited] or passages[:3]
-    seen: set[tuple[str, str | None]] = set()
+    # Several passages of one page are one source; `refs` names every [n] that points at it,
+    # so the widget numbers markers by the sources it lists and the two always agree.
+    seen: dict[tuple[str, str | None], list[int]] = {}
     out: list[dict[str, object]] = []
     for p in chosen:
         if (p.title, p.url) in seen:
+            seen[(p.title, p.url)].append(p.ref)
             continue
-        seen.add((p.title, p.url))
+        seen[(p.title, p.url)] = refs = [p.ref]
         snippet = p.text if len(p.text) <= 200 else p.text[:197].rsplit(" ", 1)[0] + "…"
         out.append(
             {
@@ -379,6 +388,7 @@ def _sources(text: str, passages: Sequence[Passage]) -> list[dict[str, object]]:
                 "snippet": snippet,
                 "chunk_id": p.chunk_id,
                 "source_id": p.source_id,
+                "refs": refs,
             }
         )
     return out

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.chat import handoff
 from porch.chat.inbox.schemas import InboxMessage, Member
-from porch.chat.inbox.service import _message, agent_names, get_owned
+from porch.chat.inbox.service import _message, agent_names, get_owned, public_names
 from porch.errors import NotFound
 from porch.ids import uuid7
 from porch.models import Conversation, Membership, Message, User
@@ -22,12 +22,17 @@ from porch.realtime import events as ev
 from porch.realtime.hub import Realtime
 
 
-def _status_data(c: Conversation, names: dict[uuid.UUID, str]) -> dict[str, object]:
+def _status_data(
+    c: Conversation, names: dict[uuid.UUID, str], public: dict[uuid.UUID, str]
+) -> dict[str, object]:
+    who = c.assigned_user_id
     return {
         "status": c.status,
         "widget_id": c.widget_id,
-        "assigned_user_id": c.assigned_user_id,
-        "agent_name": names.get(c.assigned_user_id) if c.assigned_user_id else None,
+        "assigned_user_id": who,
+        "agent_name": names.get(who) if who else None,
+        # What the visitor's socket shows (realtime/views.py): never an email's local part.
+        "agent_public_name": public.get(who) if who else None,
         "unread_count": c.unread_count,
     }
 
@@ -38,8 +43,13 @@ async def _updated(
     """Tell sockets (once committed) the conversation's status, assignee and unread count;
     returns the assignee's display name by id."""
     names = await agent_names(session, {c.assigned_user_id})
+    public = await public_names(session, {c.assigned_user_id})
     await realtime.emit_after_commit(
-        session, c.workspace_id, c.id, ev.CONVERSATION_UPDATED, {**_status_data(c, names), **extra}
+        session,
+        c.workspace_id,
+        c.id,
+        ev.CONVERSATION_UPDATED,
+        {**_status_data(c, names, public), **extra},
     )
     return names
 
@@ -55,7 +65,7 @@ async def reply(
 ) -> tuple[InboxMessage, Conversation]:
     """Store a person's reply (role `agent`, with their name); the person now has it."""
     conversation = await get_owned(session, workspace_id, conversation_id)
-    names = await agent_names(session, {user_id})
+    names = await public_names(session, {user_id})
     now = utcnow()
     message = Message(
         id=uuid7(),

@@ -21,7 +21,7 @@ from porch.chat.inbox.schemas import (
     StatusOut,
     TypingIn,
 )
-from porch.chat.inbox.service import agent_names, get_owned
+from porch.chat.inbox.service import agent_names, get_owned, public_names
 from porch.deps import SessionDep
 from porch.realtime import events as ev
 from porch.realtime.dependencies import RealtimeDep
@@ -111,11 +111,18 @@ async def typing(
     """Show the visitor that a person is typing (the inbox socket does the same)."""
     conversation = await get_owned(session, owner.workspace_id, conversation_id)
     names = await agent_names(session, {owner.user_id})
+    public = await public_names(session, {owner.user_id})
     realtime.signal(
         owner.workspace_id,
         conversation.id,
         ev.TYPING,
-        {"who": "agent", "on": body.on, "name": names.get(owner.user_id), "user_id": owner.user_id},
+        {
+            "who": "agent",
+            "on": body.on,
+            "name": names.get(owner.user_id),
+            "public_name": public.get(owner.user_id),
+            "user_id": owner.user_id,
+        },
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -368,6 +368,19 @@ async def agent_names(
     return {uid: name or email.split("@")[0] for uid, name, email in rows.all()}
 
 
+async def public_names(
+    session: AsyncSession, user_ids: set[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    """The names visitors may see: display names only. An email (or its local part) is the
+    person's address, not theirs to show; without a display name the widget says "Team
+    member" in the visitor's language."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {uid: name for uid, name in rows.all() if name}
+
+
 async def counts_by_widget(
     session: AsyncSession, workspace_id: uuid.UUID
 ) -> dict[uuid.UUID, dict[str, int]]:

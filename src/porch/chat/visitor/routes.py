@@ -160,7 +160,11 @@ async def history(
         items, has_more = await service.history(
             conn, visitor.conversation.id, before=before, limit=limit
         )
-    return History(messages=[message_out(m) for m in items], has_more=has_more)
+    return History(
+        messages=[message_out(m) for m in items],
+        has_more=has_more,
+        status=visitor.conversation.status,
+    )
 
 
 @router.post("/messages/{message_id}/feedback", status_code=status.HTTP_204_NO_CONTENT)

@@ -37,6 +37,9 @@ class SourceRef(BaseModel):
     title: str
     url: str | None
     snippet: str
+    refs: list[int] = Field(
+        default_factory=list, description="The reply's [n] markers that cite this source"
+    )
 
 
 class MessageOut(BaseModel):
@@ -82,6 +85,10 @@ class ReplyOut(BaseModel):
 class History(BaseModel):
     messages: list[MessageOut]
     has_more: bool
+    status: str | None = Field(
+        default=None,
+        description="The conversation's status: open, waiting_for_agent, agent, closed",
+    )
 
 
 class FeedbackIn(Strict):

@@ -7,6 +7,7 @@
   var WID = cfg.widget_id;
   var API = new URL('../api/v1/', location.href).href;
   var MAX = 4000;
+  var MIN_TYPING = 350;  // ms the typing dots show at least, however quick the reply
   var KEY = 'porch:conversation:' + WID;
   var embedded = w.parent !== w;
   var locale = params.get('locale') || navigator.language || 'en';
@@ -29,6 +30,10 @@
   var hasMore = false;
   var loadingOlder = false;
   var socket = null;
+  // A person has the conversation (their reply, or a status frame said so): no "Talk to a
+  // human" offer, no "a team member will reply" after each of the visitor's messages.
+  var human = false;
+  var waitingShown = false;
 
   // ---- theme, strings -------------------------------------------------------------------
   (function theme() {
@@ -68,7 +73,11 @@
     var y = luminance(b) + 0.05;
     return x > y ? x / y : y / x;
   }
-  function ink(hex) { return luminance(rgb(hex)) > 0.45 ? '#111827' : '#ffffff'; }
+  /** White or near-black on `hex`, whichever contrasts more (at least 4.5:1 for any colour). */
+  function ink(hex) {
+    var c = rgb(hex);
+    return contrast(c, [255, 255, 255]) >= contrast(c, [17, 24, 39]) ? '#ffffff' : '#111827';
+  }
   /** `hex` mixed towards `towards` just enough for a 4.5:1 contrast on `bg` (WCAG AA). */
   function readable(hex, bg, towards) {
     var c = rgb(hex);
@@ -104,7 +113,16 @@
     conv = v;
     if (v) wsTries = 0;  // a new conversation's socket starts afresh
     try { if (v) localStorage.setItem(KEY, JSON.stringify(v)); else localStorage.removeItem(KEY); }
-    catch (e) { /* storage blocked: the conversation lasts as long as the page */ }
+    catch (e) { /* a third-party frame's storage is blocked: the host page keeps it */ }
+    // The loader keeps it in the host site's storage, which third-party rules leave alone.
+    // Sent only to the origin that framed us (known from its init), never to '*'.
+    if (embedded && parentOrigin) {
+      w.parent.postMessage({ porch: 1, type: 'store', conversation: v }, parentOrigin);
+    }
+  }
+  function valid(v) {
+    return v && typeof v.conversation_id === 'string' && typeof v.visitor_token === 'string' ?
+      { conversation_id: v.conversation_id, visitor_token: v.visitor_token } : null;
   }
   function tell(type, extra) {
     if (!embedded) return;
@@ -140,10 +158,25 @@
     var sources = features.sources === false ? [] : node._sources || [];
     bubble.textContent = '';
     if (node.getAttribute('data-role') === 'user') bubble.textContent = node._raw;
-    else bubble.appendChild(md.render(node._raw, { sources: sources }));
+    else bubble.appendChild(md.render(node._raw, { sources: sources, cite: citer(sources, node._final) }));
     var box = node.querySelector('[data-porch-sources]');
     if (box) box.remove();
     if (sources.length) node.insertBefore(sourceList(sources), bubble.nextSibling);
+  }
+
+  /** [n] as the listed sources number it: a source names the markers it answers for
+   *  (`refs`). A marker without a listed source is dropped once the reply is complete. */
+  function citer(sources, final) {
+    var byRef = {};
+    var legacy = true;
+    sources.forEach(function (s, i) {
+      (s.refs || []).forEach(function (r) { byRef[r] = i + 1; legacy = false; });
+    });
+    return function (n) {
+      var i = legacy ? (n <= sources.length ? n : 0) : byRef[n] || 0;
+      if (!i) return final ? null : { n: n };  // still streaming: the sources come last
+      return { n: i, src: sources[i - 1] };
+    };
   }
 
   function sourceList(sources) {
@@ -151,14 +184,11 @@
     box.setAttribute('data-porch-sources', '');
     box.appendChild(el('p', 'sources-title', t('sources')));
     var ol = box.appendChild(el('ol'));
-    var seen = {};
+    // One entry per page (the server merged a page's passages): number i+1 is marker [i+1].
     sources.forEach(function (s, i) {
       var href = s.url && md.safeUrl(s.url);
-      var key = (s.title || '') + '|' + (href || '');
-      if (seen[key]) return;  // several passages of one page: list the page once
-      seen[key] = 1;
       var li = ol.appendChild(el('li'));
-      li.value = i + 1;  // keep the numbers the [n] citations use
+      li.value = i + 1;
       // A source without a web address (pasted text, an upload) is a placeholder link: no href.
       var a = li.appendChild(el('a', null, s.title || s.url || ''));
       if (s.snippet) a.title = s.snippet;
@@ -182,6 +212,7 @@
     node.appendChild(el('div', 'bubble'));
     node._raw = m.content || '';
     node._sources = m.sources || [];
+    node._final = m.final !== false;
     renderBody(node);
     if (m.status && m.status !== 'complete' && role === 'assistant' && m.content) {
       node.appendChild(el('p', 'note', t('cutOff')));
@@ -258,6 +289,7 @@
     }).then(function (body) {
       hasMore = !!body.has_more;
       var msgs = body.messages || [];
+      if (!before) conversationStatus(body.status, false);
       if (before) {
         var height = log.scrollHeight;
         for (var i = msgs.length - 1; i >= 0; i--) message(msgs[i], 'top');
@@ -296,7 +328,13 @@
   function start() {
     if (!conv) { greet(); return Promise.resolve(); }
     return history().then(connect, function (err) {
-      if (err.kind === 'gone') { save(null); greet(); return; }
+      if (err.kind === 'gone') {
+        // Expired or deleted: say so, and the next question starts a new conversation.
+        save(null);
+        greet();
+        if (err.code === 'visitor_token_expired') message({ role: 'system', content: t('expired') });
+        return;
+      }
       greet();
       showError(err);
     });
@@ -368,47 +406,76 @@
     var reply = null;
     var done = false;
     var frameLimit = null;
+    // The reply as received, and how much of it shows. Text is revealed over a few frames
+    // and the typing dots stay at least MIN_TYPING: a reply that arrives all at once (the
+    // offline answerer's takes milliseconds) still reads as typed, for every provider.
+    var full = '';
+    var shown = 0;
+    var sentAt = Date.now();
+    var finish = null;
     var paint = function () {
       frameLimit = null;
+      if (!reply) {
+        var wait = MIN_TYPING - (Date.now() - sentAt);
+        if (wait > 0) { frameLimit = setTimeout(paint, wait); return; }
+        typing(false);
+        reply = message({ role: 'assistant', content: '', final: false });
+        if (userNode._replyId) reply.setAttribute('data-id', userNode._replyId);
+      }
+      shown = Math.min(full.length, shown + Math.max(8, Math.ceil((full.length - shown) / 6)));
+      reply._raw = full.slice(0, shown);
       var stick = nearBottom();
       renderBody(reply);
       toBottom(stick);
+      // A timer, not an animation frame: a closed panel gets no frames, yet its reply
+      // must complete (the launcher counts it as unread).
+      if (shown < full.length) frameLimit = setTimeout(paint, 16);
+      else if (finish) finish();
+    };
+    var flush = function () {
+      // Everything at once (an error, or the stream ended): nothing received stays hidden.
+      clearTimeout(frameLimit);
+      frameLimit = null;
+      if (reply) { reply._raw = full; shown = full.length; renderBody(reply); }
     };
     var handle = function (ev, data) {
       if (ev === 'start') {
         if (data.user_message_id) userNode.setAttribute('data-id', data.user_message_id);
         if (data.message_id) userNode._replyId = data.message_id;
       } else if (ev === 'token') {
-        if (!reply) {
-          typing(false);
-          reply = message({ role: 'assistant', content: '' });
-          if (userNode._replyId) reply.setAttribute('data-id', userNode._replyId);
-        }
-        reply._raw += data.delta || '';
-        if (!frameLimit) frameLimit = requestAnimationFrame(paint);
+        full += data.delta || '';
+        if (!frameLimit) paint();
       } else if (ev === 'sources') {
-        if (reply) { reply._sources = data.sources || []; paint(); }
+        sources = data.sources || [];
       } else if (ev === 'done') {
         done = true;
-        typing(false);
-        if (reply) {
-          if (frameLimit) cancelAnimationFrame(frameLimit);
-          paint();
-          if (data.message_id) {
-            reply.setAttribute('data-id', data.message_id);
-            if (features.feedback !== false) addFeedback(reply, data.message_id);
+        finish = function () {
+          finish = null;
+          typing(false);
+          if (reply) {
+            reply._final = true;
+            reply._sources = sources;
+            renderBody(reply);
+            toBottom(true);
+            if (data.message_id) {
+              reply.setAttribute('data-id', data.message_id);
+              if (features.feedback !== false) addFeedback(reply, data.message_id);
+            }
+            if (data.status && data.status !== 'complete') reply.appendChild(el('p', 'note', t('cutOff')));
+            tell('message', { role: 'assistant' });
+          } else if (!data.message_id && !human && !waitingShown) {
+            waitingShown = true;
+            message({ role: 'system', content: t('waiting') });
           }
-          if (data.status && data.status !== 'complete') reply.appendChild(el('p', 'note', t('cutOff')));
-          tell('message', { role: 'assistant' });
-        } else if (!data.message_id) {
-          message({ role: 'system', content: t('waiting') });
-        }
+        };
+        if (!full || (reply && shown >= full.length)) finish();
       } else if (ev === 'handoff' && data.offered && features.handoff) {
         offerPerson(data.text);
       } else if (ev === 'error') {
         throw { kind: 'stream', message: data.message, code: data.code };
       }
     };
+    var sources = [];
     return ensureConversation().then(function () {
       return request('POST', 'conversations/' + conv.conversation_id + '/messages',
         { content: text }, { Accept: 'text/event-stream' });
@@ -427,6 +494,12 @@
     }).then(function () {
       if (!done) throw { kind: 'stream' };
     }).catch(function (err) {
+      finish = null;
+      clearTimeout(frameLimit);
+      frameLimit = null;
+      sentAt = 0;
+      if (!reply && full) paint();  // shown now, so the cut-off note below has a place
+      flush();
       typing(false);
       if (err && err.kind === 'gone' && !retried) {
         // The stored conversation is gone (deleted, or the token is stale): start afresh.
@@ -517,7 +590,10 @@
       if (type === 'ping') { socket.send('{"type":"pong"}'); return; }
       if (type === 'agent.typing') {
         if (!busy) { typing(true, 'agentTyping'); setTimeout(function () { if (!busy) typing(false); }, 4000); }
+      } else if (type === 'status') {
+        conversationStatus(m.status, true);
       } else if (type === 'agent.message' && body && body.content) {
+        conversationStatus('agent', false);
         if (body.id && log.querySelector('[data-id="' + body.id + '"]')) return;
         if (!busy) typing(false);
         body.role = body.role || 'agent';
@@ -574,7 +650,15 @@
         input.value = (before + said).slice(0, MAX);
         grow();
       };
-      rec.onend = rec.onerror = function () {
+      rec.onerror = function (e) {
+        // Say why instead of failing silently: no microphone, or no permission for it.
+        var why = e && e.error;
+        showError({ kind: 'error', message: t(
+          why === 'not-allowed' || why === 'service-not-allowed' ? 'micDenied' :
+            why === 'audio-capture' ? 'micMissing' : why === 'no-speech' ? 'noSpeech' :
+              why === 'network' ? 'voiceNetwork' : 'voiceFailed') });
+      };
+      rec.onend = function () {
         rec = null;
         voice.setAttribute('aria-pressed', 'false');
         voice.setAttribute('aria-label', t('voiceStart'));
@@ -582,7 +666,7 @@
       };
       voice.setAttribute('aria-pressed', 'true');
       voice.setAttribute('aria-label', t('voiceStop'));
-      rec.start();
+      try { rec.start(); } catch (e) { rec.onerror({ error: 'failed' }); rec.onend(); }
     });
   }
 
@@ -599,12 +683,30 @@
       }).then(function (b) {
         // Outside office hours the server says when someone will reply.
         message({ role: 'system', content: (b && b.message) || t('handoffDone') });
+        conversationStatus('waiting_for_agent', false);
         toBottom(true);
       }, function (err) {
         handoffBtn.disabled = false;
         showError(err.kind === 'error' ? { kind: 'error', message: t('handoffFailed') } : err);
       });
     });
+  }
+
+  /** What the conversation's status means for the visitor. `live`: it just changed. */
+  function conversationStatus(s, live) {
+    if (s === 'agent') {
+      human = true;
+    } else if (s === 'waiting_for_agent') {
+      waitingShown = true;
+    } else if (s === 'closed' || s === 'open') {
+      if (live && s === 'closed') {
+        message({ role: 'system', content: t('closed') });
+        toBottom(true);
+      }
+      human = waitingShown = false;
+    }
+    handoffBtn.hidden = !features.handoff || human || s === 'waiting_for_agent';
+    handoffBtn.disabled = false;
   }
 
   // The assistant could not help: offer a person right in the conversation.
@@ -614,6 +716,7 @@
     b.type = 'button';
     b.setAttribute('data-action', 'handoff');
     b.addEventListener('click', function () { b.remove(); handoffBtn.click(); });
+    if (human || waitingShown) b.remove();
   }
 
   // ---- header buttons, keyboard, parent messages -------------------------------------------
@@ -631,6 +734,7 @@
     lastEventId = null;
     save(null);
     clearError();
+    conversationStatus('open', false);
     greet();
     input.focus();
   });
@@ -671,8 +775,14 @@
       $('expand').setAttribute('aria-label', t(full ? 'collapse' : 'expand'));
     }
     if (m.type === 'init') {
+      if (parentOrigin) return;  // one init per page: a second could swap the conversation
       parentOrigin = e.origin;
       page = { page_url: m.page_url, page_title: m.page_title };
+      // The host site's copy wins: it is the one every tab of that site shares.
+      var kept = valid(m.conversation);
+      if (kept && !begun) conv = kept;
+      if (conv) save(conv);
+      begin();
       if (m.user && m.user.id) { user = m.user; resumeLatest(); }
       if (m.open) input.focus();
     } else if (m.type === 'open') {
@@ -683,7 +793,15 @@
     }
   });
 
+  // In a frame, wait for the loader's init (it brings the conversation the host site kept);
+  // a loader that never answers still gets a working chat after a moment.
+  var begun = false;
+  function begin() {
+    if (begun) return;
+    begun = true;
+    start();
+  }
   tell('ready');
-  start();
+  if (embedded) setTimeout(begin, 3000); else begin();
   if (!embedded) input.focus();
 })(window, document);

@@ -57,9 +57,18 @@
         if (href) inline(parent.appendChild(link(href, '')), m[3], opts, depth + 1);
         else parent.appendChild(document.createTextNode(m[0]));
       } else if (m[5] != null) {
+        var shown = {};
         m[5].split(',').forEach(function (num) {
           var n = parseInt(num, 10);
           var src = opts.sources && opts.sources[n - 1];
+          if (opts.cite) {
+            // The marker as the listed sources number it; null: it cites nothing listed.
+            var c = opts.cite(n);
+            if (!c || shown[c.n]) return;
+            n = c.n;
+            src = c.src;
+          }
+          shown[n] = 1;
           var sup = el('sup', 'cite');
           var url = src && src.url && safeUrl(src.url);
           var label = '[' + n + ']';

@@ -34,6 +34,28 @@
     var lang = (attr('locale') || d.documentElement.lang || navigator.language || 'en').slice(0, 20);
     var HEX = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
+    // The visitor's conversation lives in this site's own storage: browsers block or
+    // partition storage in third-party frames, so the chat frame could not keep it itself.
+    // Only the exact porch origin is ever handed the token (postMessage below).
+    var KEY = 'porch:conversation:' + id;
+    var recall = function () {
+      try {
+        var v = JSON.parse(w.localStorage.getItem(KEY) || 'null');
+        return v && typeof v.conversation_id === 'string' && typeof v.visitor_token === 'string' ?
+          { conversation_id: v.conversation_id, visitor_token: v.visitor_token } : null;
+      } catch (e) { return null; }
+    };
+    var keep = function (v) {
+      try {
+        if (v && typeof v.conversation_id === 'string' && typeof v.visitor_token === 'string') {
+          w.localStorage.setItem(KEY, JSON.stringify({
+            conversation_id: v.conversation_id, visitor_token: v.visitor_token }));
+        } else {
+          w.localStorage.removeItem(KEY);
+        }
+      } catch (e) { /* this site's storage is off too: the conversation lasts the page */ }
+    };
+
     // The JS API: calls made before this file ran sit in porch.q and are replayed once ready.
     var queue = (w.porch && w.porch.q) || [];
     var api = function () { queue.push(arguments); };
@@ -113,7 +135,8 @@
         return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
       };
       var L = 0.2126 * lum(1) + 0.7152 * lum(3) + 0.0722 * lum(5);
-      var ink = L > 0.45 ? '#111827' : '#ffffff';
+      // Whichever contrasts more: white's ratio is 1.05/(L+.05), #111827's (L+.05)/.0594.
+      var ink = 1.05 / (L + 0.05) >= (L + 0.05) / 0.0594 ? '#ffffff' : '#111827';
 
       // Hidden until the chat page says it is ready: a frame the browser refused shows nothing.
       var root = el('div', { all: 'initial', position: 'fixed', 'z-index': '2147483000', bottom: '0',
@@ -227,9 +250,12 @@
           css(root, { display: 'block' });
           frame.contentWindow.postMessage({
             porch: 1, type: 'init', page_url: location.href, page_title: d.title,
-            locale: lang, open: isOpen, user: user, small: w.innerWidth < 480, full: full
+            locale: lang, open: isOpen, user: user, small: w.innerWidth < 480, full: full,
+            conversation: recall()
           }, porchOrigin);
           while (pending.length) frame.contentWindow.postMessage(pending.shift(), porchOrigin);
+        } else if (m.type === 'store') {
+          keep(m.conversation);
         } else if (m.type === 'open') {
           setOpen(true, true);
         } else if (m.type === 'close') {
