@@ -13,6 +13,7 @@ from porch.models.membership import Membership
 from porch.models.message import Message
 from porch.models.owner_session import OwnerSession
 from porch.models.page import Page
+from porch.models.search_setting import SearchSetting
 from porch.models.source import Source
 from porch.models.source_file import SourceFile
 from porch.models.usage_counter import UsageCounter
@@ -37,6 +38,7 @@ __all__ = [
     "Message",
     "OwnerSession",
     "Page",
+    "SearchSetting",
     "Source",
     "SourceFile",
     "UsageCounter",
