@@ -3,10 +3,13 @@ and the owner's search says why."""
 
 from __future__ import annotations
 
+import uuid
+
+import httpx
 import pytest
 
 from porch.knowledge.search import decision
-from tests.conftest import BOTH, OwnerClient, make_widget
+from tests.conftest import BOTH, OwnerClient, make_widget, start_conversation
 from tests.knowledge.conftest import add_source
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
@@ -51,3 +54,65 @@ async def test_a_near_miss_is_refused_with_the_reason(owner: OwnerClient) -> Non
     assert isinstance(candidates, list) and len(candidates) == 1
     assert candidates[0]["kept"] is False
     assert candidates[0]["cosine"] < found["threshold"]
+
+
+async def test_a_widget_threshold_applies_and_returns_to_automatic(owner: OwnerClient) -> None:
+    widget_id = await one_passage(owner)
+    base = f"/api/v1/widgets/{widget_id}/search/threshold"
+    got = (await owner.get(base)).json()
+    assert got == {
+        "threshold": None,
+        "effective": decision.automatic_threshold(1),
+        "source": "automatic",
+        "passages": 1,
+    }
+    # Strict enough that even the return-policy question is refused, keywords aside.
+    resp = await owner.patch(base, json={"threshold": 0.95})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["effective"] == 0.95 and resp.json()["source"] == "widget"
+    found = await explain(owner, widget_id, "When does my parcel leave the warehouse?")
+    assert found["threshold"] == 0.95 and found["threshold_source"] == "widget"
+    assert found["results"] == [] and found["refused"]
+    resp = await owner.patch(base, json={"threshold": None})
+    assert resp.json()["source"] == "automatic"
+    found = await explain(owner, widget_id, "When does my parcel leave the warehouse?")
+    assert len(found["results"]) == 1
+
+
+async def test_bad_threshold_values_are_refused(owner: OwnerClient) -> None:
+    widget_id = await one_passage(owner)
+    base = f"/api/v1/widgets/{widget_id}/search/threshold"
+    for body in ({"threshold": 1.5}, {"threshold": "high"}, {}, {"threshold": 0.3, "x": 1}):
+        resp = await owner.patch(base, json=body)
+        assert resp.status_code == 400, (body, resp.text)
+        assert resp.json()["error"]["code"] == "validation_error"
+    resp = await owner.get(f"{base}/preview", params={"value": ["2"]})
+    assert resp.status_code == 400
+    resp = await owner.get(f"/api/v1/widgets/{uuid.uuid4()}/search/threshold")
+    assert resp.status_code == 404
+
+
+async def test_preview_counts_recent_questions_answered_at_each_value(
+    owner: OwnerClient, client: httpx.AsyncClient
+) -> None:
+    widget_id = await one_passage(owner)
+    visitor = await start_conversation(client, widget_id)
+    asked = ["Can I send it back?", "When does my parcel leave the warehouse?", "Do you sell bicycles?"]
+    for q in asked:
+        resp = await client.post(
+            f"/api/v1/conversations/{visitor.conversation_id}/messages",
+            json={"content": q},
+            headers=visitor.auth,
+        )
+        assert resp.status_code == 200, resp.text
+    resp = await owner.get(
+        f"/api/v1/widgets/{widget_id}/search/threshold/preview",
+        params={"value": ["-1", "0.99"]},
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["questions"] == 3 and body["source"] == "automatic"
+    loose, strict = body["points"]
+    assert loose == {"threshold": -1.0, "answered": 3}  # every question finds its passage
+    # At 0.99 only keyword evidence answers: the paraphrase of "returns", not the others.
+    assert strict["threshold"] == 0.99 and strict["answered"] == 1

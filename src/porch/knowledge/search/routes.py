@@ -42,7 +42,7 @@ async def get_threshold(
     return await _threshold_out(session, retriever, widget_id)
 
 
-@router.put("/widgets/{widget_id}/search/threshold", response_model=ThresholdOut)
+@router.patch("/widgets/{widget_id}/search/threshold", response_model=ThresholdOut)
 async def set_threshold(
     widget_id: uuid.UUID,
     body: ThresholdIn,
