@@ -97,7 +97,11 @@ async def test_preview_counts_recent_questions_answered_at_each_value(
 ) -> None:
     widget_id = await one_passage(owner)
     visitor = await start_conversation(client, widget_id)
-    asked = ["Can I send it back?", "When does my parcel leave the warehouse?", "Do you sell bicycles?"]
+    asked = [
+        "Can I send it back?",
+        "When does my parcel leave the warehouse?",
+        "Do you sell bicycles?",
+    ]
     for q in asked:
         resp = await client.post(
             f"/api/v1/conversations/{visitor.conversation_id}/messages",

@@ -61,8 +61,24 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 # Words that ask about a topic without naming it ("your return policy", "payment options"):
 # a passage that answers rarely repeats them, so they do not count against its coverage.
 GENERIC = frozenset(
-    "policy policies info information option options detail details process procedure "
-    "rule rules question questions way ways".split()
+    [
+        "policy",
+        "policies",
+        "info",
+        "information",
+        "option",
+        "options",
+        "detail",
+        "details",
+        "process",
+        "procedure",
+        "rule",
+        "rules",
+        "question",
+        "questions",
+        "way",
+        "ways",
+    ]
 )
 _STEMMER = snowballstemmer.stemmer("english")
 _PHRASES = [(re.compile(r"\b" + re.escape(p) + r"\b"), p, alts) for p, alts in SYNONYMS.items()]
