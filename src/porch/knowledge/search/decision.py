@@ -61,7 +61,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 # Words that ask about a topic without naming it ("your return policy", "payment options"):
 # a passage that answers rarely repeats them, so they do not count against its coverage.
 GENERIC = frozenset(
-    [
+    {
         "policy",
         "policies",
         "info",
@@ -78,7 +78,7 @@ GENERIC = frozenset(
         "questions",
         "way",
         "ways",
-    ]
+    }
 )
 _STEMMER = snowballstemmer.stemmer("english")
 _PHRASES = [(re.compile(r"\b" + re.escape(p) + r"\b"), p, alts) for p, alts in SYNONYMS.items()]
