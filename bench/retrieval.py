@@ -276,7 +276,7 @@ async def latency(app: Any, widget_id: uuid.UUID, repeats: int) -> dict[str, flo
                 await retriever.search(conn, widget_id, q, 5)
                 warm.append(time.perf_counter() - t)
         dense: list[float] = []
-        matrix = retriever.dense.peek(widget_id)
+        matrix = retriever.dense.index.peek(widget_id)  # type: ignore[attr-defined]
         assert matrix is not None
         vector = await retriever.embedder.embed_query(questions[0])
         assert vector is not None

@@ -22,8 +22,9 @@ from porch.embeddings.registry import build_embedder
 from porch.embeddings.vectors import Matrix
 from porch.knowledge.search import decision, tuning
 from porch.knowledge.search import rules as rules_mod
-from porch.knowledge.search.dense import DenseIndex, WidgetMatrix, search_matrix
+from porch.knowledge.search.dense import DenseIndex, DenseSearch, DenseView, MatrixSearch
 from porch.knowledge.search.keyword import Executor, Filters, Hit, KeywordIndex, keyword_index
+from porch.knowledge.search.pgvector import PgVectorSearch, VectorSupport
 from porch.knowledge.search.query import identifiers
 from porch.knowledge.search.ranking import Candidate, diverse
 from porch.knowledge.search.result import Explained, Retrieval, refusal
@@ -69,12 +70,12 @@ class _Found:
     idents: list[str]
     keyword_hits: list[Hit]
     query: Matrix | None
-    matrix: WidgetMatrix | None
+    view: DenseView | None
 
     @property
     def passages(self) -> int:
         """The size of the knowledge base searched: what the automatic threshold follows."""
-        return 0 if self.matrix is None else len(self.matrix.ids) + self.matrix.missing
+        return 0 if self.view is None else self.view.passages
 
 
 @dataclass
@@ -92,7 +93,7 @@ class Retriever:
         *,
         keywords: KeywordIndex,
         embedder: Embedder,
-        dense: DenseIndex,
+        dense: DenseSearch,
         min_similarity: float | None,
         mode: Mode = "hybrid",
         keyword_weight: float = KEYWORD_WEIGHT,
@@ -162,7 +163,7 @@ class Retriever:
         filters = Filters(only, url_prefix)
 
         found = await self._gather(conn, widget_id, question, version, filters, mode, threshold)
-        candidates = await self._candidates(found, filters)
+        candidates = await self._candidates(conn, found, filters)
         if candidates is None:
             empty = Retrieval()
             empty.refused = "no passage has a vector to compare with yet"
@@ -178,8 +179,8 @@ class Retriever:
         if version is None:
             version = await current_version(conn, widget_id)
         _, own = await self._context(conn, widget_id, version, None, None)
-        matrix = await self.dense.get(conn, widget_id, version) if self.embedder.enabled else None
-        found = _Found("hybrid" if matrix else "keyword", True, [], [], None, matrix)
+        view = await self.dense.view(conn, widget_id, version) if self.embedder.enabled else None
+        found = _Found("hybrid" if view else "keyword", True, [], [], None, view)
         value, source = self._threshold(None, own, found)
         return Threshold(value, source, own, found.passages)
 
@@ -210,11 +211,11 @@ class Retriever:
         """The widget's matrix, the question's vector and the keyword hits, asked side by side;
         the mode they allow (keywords alone when the question could not be embedded)."""
         idents = identifiers(question)
-        matrix = await self.dense.get(conn, widget_id, version) if mode != "keyword" else None
-        if mode == "hybrid" and (matrix is None or matrix.missing):
+        view = await self.dense.view(conn, widget_id, version) if mode != "keyword" else None
+        if mode == "hybrid" and (view is None or view.missing):
             # Passages without vectors yet (a back-fill is running, or none has been made):
             # rank by both lists, or by words alone, so they stay findable meanwhile.
-            mode = "rrf" if matrix is not None else "keyword"
+            mode = "rrf" if view is not None else "keyword"
         use_keywords = mode in ("keyword", "rrf", "weighted") or (mode == "hybrid" and idents)
         query_task = (
             asyncio.create_task(self.embedder.embed_query(question)) if mode != "keyword" else None
@@ -242,10 +243,10 @@ class Retriever:
                 keyword_hits = await self.keywords.search(
                     conn, widget_id, question, CANDIDATES, filters
                 )
-        return _Found(mode, threshold, idents, keyword_hits, query, matrix)
+        return _Found(mode, threshold, idents, keyword_hits, query, view)
 
     async def _candidates(
-        self, found: _Found, filters: Filters
+        self, conn: Executor, found: _Found, filters: Filters
     ) -> dict[uuid.UUID, Candidate] | None:
         """Keyword and dense candidates, each with its cosine; None when a dense-only search
         has nothing to compare with."""
@@ -254,19 +255,18 @@ class Retriever:
             candidates[h.chunk_id] = Candidate(
                 h.chunk_id, h.source_id, h.url, keyword=h.score, keyword_rank=rank, hit=h
             )
-        matrix, query = found.matrix, found.query
-        if query is not None and matrix is not None and found.mode != "keyword":
-            top, _ = await search_matrix(matrix, query, CANDIDATES, filters)
-            for rank, (cid, cos) in enumerate(top):
+        view, query = found.view, found.query
+        if query is not None and view is not None and found.mode != "keyword":
+            top = await view.top(conn, query, CANDIDATES, filters)
+            for rank, near in enumerate(top):
                 cand = candidates.setdefault(
-                    cid, Candidate(cid, matrix.source_at(cid), matrix.url_at(cid))
+                    near.chunk_id, Candidate(near.chunk_id, near.source_id, near.url)
                 )
-                cand.cosine, cand.dense_rank = cos, rank
-            # Keyword finds outside the dense top: their exact cosine, row by row.
-            for cand in candidates.values():
-                row = matrix.row(cand.chunk_id)
-                if cand.cosine is None and row is not None:
-                    cand.cosine = float(matrix.matrix[row] @ query)
+                cand.cosine, cand.dense_rank = near.cosine, rank
+            # Keyword finds outside the dense top: their exact cosine.
+            rest = [c.chunk_id for c in candidates.values() if c.cosine is None]
+            for cid, cos in (await view.cosines(conn, query, rest)).items():
+                candidates[cid].cosine = cos
         elif found.mode == "dense":
             return None
         return candidates
@@ -371,12 +371,20 @@ class Retriever:
         await self.embedder.aclose()
 
 
-def build_retriever(settings: Settings, engine: AsyncEngine) -> Retriever:
-    """Built once in the lifespan; the embedding model itself loads on first use."""
+def build_retriever(
+    settings: Settings, engine: AsyncEngine, vectors: VectorSupport | None = None
+) -> Retriever:
+    """Built once in the lifespan; the embedding model itself loads on first use. Dense search
+    runs in PostgreSQL when it has pgvector (`vectors`), in memory otherwise."""
     embedder = build_embedder(settings)
+    dense: DenseSearch
+    if vectors is not None and vectors.usable:
+        dense = PgVectorSearch(embedder.name)
+    else:
+        dense = MatrixSearch(DenseIndex(embedder.name, settings.search_cache_mb * 1024 * 1024))
     return Retriever(
         keywords=keyword_index(engine.dialect.name),
         embedder=embedder,
-        dense=DenseIndex(embedder.name, settings.search_cache_mb * 1024 * 1024),
+        dense=dense,
         min_similarity=settings.search_min_similarity,
     )
