@@ -26,6 +26,7 @@ from porch.db import create_engine, create_sessionmaker
 from porch.jobs.queue import Jobs, build_jobs
 from porch.knowledge.ingest.leases import Runtime
 from porch.knowledge.ingest.tasks import Ingest
+from porch.knowledge.search import pgvector
 from porch.knowledge.search.keyword import KeywordIndex, keyword_index
 from porch.knowledge.search.retriever import Retriever, build_retriever
 from porch.limits.service import RateLimits
@@ -63,6 +64,8 @@ class State:
     ingest: Ingest
     # Realtime events: the broker, the sockets, heartbeats (see realtime/).
     realtime: Realtime
+    # Where dense search runs: "in-memory", "pgvector 0.8.5", or "missing: ..." (the reason).
+    vectors: str = "in-memory"
     started_at: float = field(default_factory=time.time)
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)
@@ -101,7 +104,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await pubsub.start()
     realtime = Realtime(settings, pubsub)
     providers = ProviderRegistry(settings, metrics)
-    retriever = build_retriever(settings, engine)
+    vectors = await pgvector.detect(engine)
+    retriever = build_retriever(settings, engine, vectors)
     jobs = build_jobs(settings)
     runtime = Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder)
     ingest = tasks.register(jobs, settings, sessionmaker, runtime)
@@ -118,6 +122,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         widgets=WidgetCache(sessionmaker, pubsub),
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
+        vectors=vectors.status,
         jobs=jobs,
         ingest=ingest,
         realtime=realtime,

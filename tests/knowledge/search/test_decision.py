@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from porch.knowledge.search import decision
-from tests.conftest import BOTH, OwnerClient, make_widget, start_conversation
+from tests.conftest import VECTORS, OwnerClient, make_widget, start_conversation
 from tests.knowledge.conftest import add_source
 
-pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
+pytestmark = pytest.mark.parametrize("backend", VECTORS, indirect=True)
 
 POLICY = (
     "Orders ship from our Rotterdam warehouse within 2 business days. "
