@@ -33,7 +33,8 @@ import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
-from bench.retrieval_questions import QUESTIONS
+from bench import refusal
+from bench.retrieval_questions import NEAR_MISSES, QUESTIONS
 from porch.app import create_app
 from porch.db import create_engine
 from porch.knowledge.search.retriever import IDENT_BOOST, Retriever
@@ -275,7 +276,7 @@ async def latency(app: Any, widget_id: uuid.UUID, repeats: int) -> dict[str, flo
                 await retriever.search(conn, widget_id, q, 5)
                 warm.append(time.perf_counter() - t)
         dense: list[float] = []
-        matrix = retriever.dense.peek(widget_id)
+        matrix = retriever.dense.index.peek(widget_id)  # type: ignore[attr-defined]
         assert matrix is not None
         vector = await retriever.embedder.embed_query(questions[0])
         assert vector is not None
@@ -375,6 +376,12 @@ async def run(args: argparse.Namespace) -> None:
                 report_ingest(ingested)
 
             if not args.skip_quality:
+                kbs = await refusal.build_kbs(app)
+                for half in ("tuning", "reporting"):
+                    refusal.report(await refusal.small(app, kbs, half), half)
+                    unanswerable = [*NEAR_MISSES, *OFF_TOPIC]
+                    found = await refusal.large(app, widget_id, QUESTIONS, unanswerable, half)
+                    refusal.report_large(found, half)
                 report_quality(await quality(app, widget_id, args.misses))
                 print("\nrelevance threshold (hybrid, cosine of the best passage)")
                 for t, kept, refused in await threshold(app, widget_id):

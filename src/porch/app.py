@@ -30,6 +30,7 @@ from porch.dashboard.routes import router as dashboard_router
 from porch.drain import DrainGate
 from porch.errors import install_error_handlers
 from porch.evals.routes import router as evals_router
+from porch.knowledge.search.routes import router as search_router
 from porch.knowledge.sources.routes import UPLOAD_PATH
 from porch.knowledge.sources.routes import router as knowledge_router
 from porch.lifespan import State, lifespan
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         widgets_router,
         knowledge_router,
+        search_router,
         widget_secrets_router,
         webhooks_router,
         privacy_router,

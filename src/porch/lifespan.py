@@ -28,6 +28,7 @@ from porch.evals.background import Evals
 from porch.jobs.queue import Jobs, build_jobs
 from porch.knowledge.ingest.leases import Runtime
 from porch.knowledge.ingest.tasks import Ingest
+from porch.knowledge.search import pgvector
 from porch.knowledge.search.keyword import KeywordIndex, keyword_index
 from porch.knowledge.search.retriever import Retriever, build_retriever
 from porch.limits.service import RateLimits
@@ -72,6 +73,8 @@ class State:
     # Retention sweep and redaction rules (privacy/); `redaction` is what chat reads.
     privacy: Privacy
     redaction: RuleBook
+    # Where dense search runs: "in-memory", "pgvector 0.8.5", or "missing: ..." (the reason).
+    vectors: str = "in-memory"
     started_at: float = field(default_factory=time.time)
     # Eval runs in the background and the watch that re-runs them after changes.
     evals: Evals = field(init=False)
@@ -108,7 +111,8 @@ async def _build(settings: Settings, metrics: Metrics) -> State:
     redis = _redis_client(settings.redis_url) if settings.redis_url else None
     pubsub: PubSub = RedisPubSub(redis) if redis is not None else LocalPubSub()
     await pubsub.start()
-    retriever = build_retriever(settings, engine)
+    vectors = await pgvector.detect(engine)
+    retriever = build_retriever(settings, engine, vectors)
     jobs = build_jobs(settings)
     runtime = Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder)
     ingest, privacy = tasks.register(jobs, settings, sessionmaker, runtime, engine)
@@ -126,6 +130,7 @@ async def _build(settings: Settings, metrics: Metrics) -> State:
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
         curated=CuratedIndex(settings, retriever.embedder, pubsub),
+        vectors=vectors.status,
         jobs=jobs,
         ingest=ingest,
         realtime=Realtime(settings, pubsub),

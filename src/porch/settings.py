@@ -110,8 +110,10 @@ class Settings(BaseSettings):
     # Passages per request to an OpenAI-compatible /embeddings endpoint; lower it for a
     # server that caps a request's inputs (some default to 32).
     embeddings_request_inputs: int = Field(default=64, ge=1, le=2048)
-    # Passages whose similarity to the question is below this are not given to the assistant.
-    search_min_similarity: float = Field(default=0.35, ge=-1.0, le=1.0)
+    # Passages whose similarity to the question is below this are not given to the assistant
+    # (unless keyword evidence backs them). Unset: it follows the size of each widget's
+    # knowledge base (0.25 for one passage up to 0.40); a widget's own setting overrides both.
+    search_min_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)
     # A curated answer matches a visitor's question at this score or above, unless the
     # answer sets its own threshold (0.0 then means every question matches the best one).
     curated_threshold: float = Field(default=0.62, ge=0.0, le=1.0)

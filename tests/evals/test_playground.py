@@ -55,7 +55,8 @@ async def test_playground_shows_passages_scores_threshold_and_the_curated_answer
     assert body["message"]["provider"] == "extractive"
     retrieval = body["retrieval"]
     assert retrieval["refused"] is False
-    assert retrieval["threshold"] == app.state.settings.search_min_similarity
+    # No threshold set anywhere: the automatic one, which follows the corpus's size.
+    assert 0.25 <= retrieval["threshold"] <= 0.40
     used = [c for c in retrieval["candidates"] if c["used"]]
     assert used and all(isinstance(c["score"], float) for c in retrieval["candidates"])
     assert body["curated"] is None and body["actions"] == []

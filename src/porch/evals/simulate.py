@@ -19,7 +19,7 @@ from porch.chat import handoff
 from porch.chat.answer import prompt
 from porch.curation import hook as curation
 from porch.evals.context import Runtime
-from porch.knowledge.search.retriever import Retrieval
+from porch.knowledge.search.result import Retrieval
 from porch.providers.base import (
     ChatModel,
     CompletionRequest,
@@ -48,7 +48,7 @@ class Reply:
     sources: list[dict[str, Any]] = field(default_factory=list)
     curated: dict[str, Any] | None = None
     candidates: list[dict[str, Any]] = field(default_factory=list)
-    threshold: float = 0.0
+    threshold: float | None = None
     handoff: str | None = None
     provider: str = ""
     model: str = ""
@@ -137,7 +137,8 @@ class Simulator:
             )
             if detail:
                 reply.candidates = await self._candidates(conn, question, page_url, hits)
-        reply.threshold = self.rt.retriever.min_similarity
+        # The threshold that applied to this question (None: keyword evidence alone decided).
+        reply.threshold = hits.threshold
         reply.curated = _curated(found)
         passages = found.ahead(prompt.passages_from(hits))
         key = crypto.box(self.rt.settings.secret).decrypt_or_none(widget.provider_api_key_encrypted)

@@ -22,6 +22,7 @@ from porch.models.privacy import (
     RetentionPolicy,
     SweepLease,
 )
+from porch.models.search_setting import SearchSetting
 from porch.models.source import Source
 from porch.models.source_file import SourceFile
 from porch.models.usage_counter import UsageCounter
@@ -55,6 +56,7 @@ __all__ = [
     "PrivacyTombstone",
     "RedactionRule",
     "RetentionPolicy",
+    "SearchSetting",
     "Source",
     "SourceFile",
     "Suggestion",

@@ -99,6 +99,8 @@ class State(Protocol):
     @property
     def answers(self) -> Collection[Any]: ...
     @property
+    def vectors(self) -> str: ...
+    @property
     def draining(self) -> bool: ...
     @property
     def started_at(self) -> float: ...
@@ -143,7 +145,9 @@ async def _check_redis(state: State) -> str:
 
 async def readiness(state: State) -> tuple[bool, dict[str, Any]]:
     database, cache = await asyncio.gather(_check_database(state), _check_redis(state))
-    checks = {"database": database, "cache": cache, "queue": cache}
+    # Dense search: in memory, in pgvector, or "missing: <why>" (PostgreSQL without pgvector
+    # still answers, from per-process matrices, so it does not make the process unready).
+    checks = {"database": database, "cache": cache, "queue": cache, "vectors": state.vectors}
     ready = database == "ok" and not state.draining
     status = "ready" if ready else "unavailable"
     if ready and cache.startswith("error"):

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import BOTH, OwnerClient, make_widget, start_conversation
+from tests.conftest import VECTORS, OwnerClient, make_widget, start_conversation
 from tests.knowledge.conftest import add_source, search
 
-pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
+pytestmark = pytest.mark.parametrize("backend", VECTORS, indirect=True)
 
 SHIPPING = """# Shipping
 ## Delivery times

@@ -26,7 +26,7 @@ from porch.conversations.repository import ConversationRef
 from porch.curation import hook as curation
 from porch.errors import is_database_unavailable
 from porch.ids import uuid7
-from porch.knowledge.search.retriever import Retrieval
+from porch.knowledge.search.result import Retrieval
 from porch.limits.rules import Rule
 from porch.models.base import utcnow
 from porch.privacy import stages

@@ -13,6 +13,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -239,3 +240,76 @@ async def search_matrix(
     if len(matrix.ids) >= _THREAD_ROWS and not coarse:
         return await asyncio.to_thread(matrix.top, query, n, filters)
     return matrix.top(query, n, filters)
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    chunk_id: uuid.UUID
+    cosine: float
+    source_id: uuid.UUID | None
+    url: str | None
+
+
+class MatrixView:
+    """One widget's vectors at one version, searched in this process's memory."""
+
+    def __init__(self, matrix: WidgetMatrix) -> None:
+        self.matrix = matrix
+
+    @property
+    def passages(self) -> int:
+        return len(self.matrix.ids) + self.matrix.missing
+
+    @property
+    def missing(self) -> int:
+        return self.matrix.missing
+
+    async def top(self, conn: Executor, query: Matrix, n: int, filters: Filters) -> list[Near]:
+        m = self.matrix
+        found, _ = await search_matrix(m, query, n, filters)
+        return [Near(cid, cos, m.source_at(cid), m.url_at(cid)) for cid, cos in found]
+
+    async def cosines(
+        self, conn: Executor, query: Matrix, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, float]:
+        rows = {cid: self.matrix.row(cid) for cid in ids}
+        return {
+            cid: float(self.matrix.matrix[r] @ query) for cid, r in rows.items() if r is not None
+        }
+
+
+class MatrixSearch:
+    """The embedded default: per-process matrices (DenseIndex), one per widget."""
+
+    def __init__(self, index: DenseIndex) -> None:
+        self.index = index
+
+    kind = "in-memory"
+
+    async def view(self, conn: Executor, widget_id: uuid.UUID, version: int) -> MatrixView:
+        return MatrixView(await self.index.get(conn, widget_id, version))
+
+
+class DenseView(Protocol):
+    """A widget's vectors at one knowledge version, wherever they are searched."""
+
+    @property
+    def passages(self) -> int: ...
+
+    @property
+    def missing(self) -> int: ...
+
+    async def top(self, conn: Executor, query: Matrix, n: int, filters: Filters) -> list[Near]: ...
+
+    async def cosines(
+        self, conn: Executor, query: Matrix, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, float]: ...
+
+
+class DenseSearch(Protocol):
+    """One retrieval interface, two implementations: MatrixSearch (in memory, the embedded
+    default) and pgvector.PgVectorSearch (in PostgreSQL), chosen by the database in use."""
+
+    kind: str
+
+    async def view(self, conn: Executor, widget_id: uuid.UUID, version: int) -> DenseView: ...

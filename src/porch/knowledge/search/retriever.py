@@ -20,10 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from porch.embeddings.base import Embedder
 from porch.embeddings.registry import build_embedder
 from porch.embeddings.vectors import Matrix
+from porch.knowledge.search import decision, tuning
 from porch.knowledge.search import rules as rules_mod
-from porch.knowledge.search.dense import DenseIndex, WidgetMatrix, search_matrix
+from porch.knowledge.search.dense import DenseIndex, DenseSearch, DenseView, MatrixSearch
 from porch.knowledge.search.keyword import Executor, Filters, Hit, KeywordIndex, keyword_index
-from porch.knowledge.search.query import identifiers, query_terms
+from porch.knowledge.search.pgvector import PgVectorSearch, VectorSupport
+from porch.knowledge.search.query import identifiers
+from porch.knowledge.search.ranking import Candidate, diverse
+from porch.knowledge.search.result import Explained, Retrieval, refusal
 from porch.knowledge.search.rules import NO_CONTEXT, Context, Rule
 from porch.knowledge.search.store import current_version, table_of
 from porch.models import Chunk
@@ -51,24 +55,12 @@ PREFER_BOOST = 0.15
 PER_PAGE = 2  # passages of one page among the results
 
 
-class Retrieval(list[Hit]):
-    """Hits, best first, with the instructions the page's context rules add."""
-
-    instructions: tuple[str, ...] = ()
-    best_similarity: float | None = None
-
-
-@dataclass
-class _Candidate:
-    chunk_id: uuid.UUID
-    source_id: uuid.UUID | None = None
-    url: str | None = None
-    cosine: float | None = None
-    keyword: float = 0.0
-    dense_rank: int | None = None
-    keyword_rank: int | None = None
-    hit: Hit | None = None
-    fused: float = 0.0
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    value: float | None
+    source: str  # widget | server | automatic | none (keyword search)
+    own: float | None
+    passages: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,27 +70,21 @@ class _Found:
     idents: list[str]
     keyword_hits: list[Hit]
     query: Matrix | None
-    matrix: WidgetMatrix | None
+    view: DenseView | None
+
+    @property
+    def passages(self) -> int:
+        """The size of the knowledge base searched: what the automatic threshold follows."""
+        return 0 if self.view is None else self.view.passages
 
 
 @dataclass
 class _RuleCache:
+    """A widget's context rules and own threshold, as of one knowledge version."""
+
     version: int
     rules: list[Rule] = field(default_factory=list)
-
-
-def _evidence(question: str, text: str) -> bool:
-    """Keyword proof strong enough without dense agreement: an exact identifier or error code,
-    or nearly every content word of the question."""
-    lowered = text.lower()
-    if any(i in lowered for i in identifiers(question)):
-        return True
-    terms = query_terms(question)
-    words = terms.words
-    if len(words) < 2:
-        return False
-    covered = sum(1 for w in words if w[: max(4, len(w) - 2)] in lowered)
-    return covered / len(words) >= 0.75
+    threshold: float | None = None
 
 
 class Retriever:
@@ -107,8 +93,8 @@ class Retriever:
         *,
         keywords: KeywordIndex,
         embedder: Embedder,
-        dense: DenseIndex,
-        min_similarity: float,
+        dense: DenseSearch,
+        min_similarity: float | None,
         mode: Mode = "hybrid",
         keyword_weight: float = KEYWORD_WEIGHT,
         per_page: int = PER_PAGE,
@@ -119,7 +105,8 @@ class Retriever:
         self.keywords = keywords
         self.embedder = embedder
         self.dense = dense
-        self.min_similarity = min_similarity
+        # None: the threshold follows the corpus size (decision.automatic_threshold).
+        self.min_similarity: float | None = min_similarity
         self.mode: Mode = mode if embedder.enabled else "keyword"
         self.keyword_weight = keyword_weight
         self._rules: dict[uuid.UUID, _RuleCache] = {}
@@ -131,16 +118,18 @@ class Retriever:
         version: int,
         page_url: str | None,
         conversation_id: uuid.UUID | None,
-    ) -> Context:
+    ) -> tuple[Context, float | None]:
+        """The page's context and the widget's own threshold (None: not set)."""
         cached = self._rules.get(widget_id)
         if cached is None or cached.version != version:
-            cached = _RuleCache(version, await rules_mod.load(conn, widget_id))
+            rules = await rules_mod.load(conn, widget_id)
+            cached = _RuleCache(version, rules, await tuning.load(conn, widget_id))
             self._rules[widget_id] = cached
         if not cached.rules:
-            return NO_CONTEXT
+            return NO_CONTEXT, cached.threshold
         if page_url is None and conversation_id is not None:
             page_url = await rules_mod.page_url_of(conn, conversation_id)
-        return rules_mod.resolve(cached.rules, page_url)
+        return rules_mod.resolve(cached.rules, page_url), cached.threshold
 
     async def search(
         self,
@@ -155,23 +144,59 @@ class Retriever:
         conversation_id: uuid.UUID | None = None,
         mode: Mode | None = None,
         threshold: bool = True,
+        version: int | None = None,
+        min_similarity: float | None = None,
     ) -> Retrieval:
-        """The k passages to answer `question`, best first; fewer (or none) below the threshold."""
+        """The k passages to answer `question`, best first; fewer (or none) below the threshold.
+
+        `version`: the widget's knowledge version when the caller has read it already (once per
+        message); `min_similarity`: a threshold to try instead of the widget's (a preview)."""
         mode = mode or self.mode
         if not self.embedder.enabled:
             mode = "keyword"
-        version = await current_version(conn, widget_id)
-        context = await self._context(conn, widget_id, version, page_url, conversation_id)
+        if version is None:
+            version = await current_version(conn, widget_id)
+        context, own = await self._context(conn, widget_id, version, page_url, conversation_id)
         only = context.only
         if source_ids is not None:
             only = tuple(source_ids) if only is None else tuple(set(only) & set(source_ids))
         filters = Filters(only, url_prefix)
 
         found = await self._gather(conn, widget_id, question, version, filters, mode, threshold)
-        candidates = await self._candidates(found, filters)
+        candidates = await self._candidates(conn, found, filters)
         if candidates is None:
-            return Retrieval()
-        return await self._rank(conn, question, k, found, candidates, context)
+            empty = Retrieval()
+            empty.refused = "no passage has a vector to compare with yet"
+            return empty
+        limit, source = self._threshold(min_similarity, own, found)
+        ranked = await self._rank(conn, k, found, candidates, context)
+        return self._decide(question, ranked, found, limit, source)
+
+    async def threshold_for(
+        self, conn: Executor, widget_id: uuid.UUID, version: int | None = None
+    ) -> Threshold:
+        """The threshold the widget's searches use now, where it comes from, and the corpus."""
+        if version is None:
+            version = await current_version(conn, widget_id)
+        _, own = await self._context(conn, widget_id, version, None, None)
+        view = await self.dense.view(conn, widget_id, version) if self.embedder.enabled else None
+        found = _Found("hybrid" if view else "keyword", True, [], [], None, view)
+        value, source = self._threshold(None, own, found)
+        return Threshold(value, source, own, found.passages)
+
+    def _threshold(
+        self, preview: float | None, own: float | None, found: _Found
+    ) -> tuple[float | None, str]:
+        """The similarity threshold for this search and where it came from."""
+        if not found.threshold or found.mode == "keyword":
+            return None, "none"
+        if preview is not None:
+            return preview, "preview"
+        if own is not None:
+            return own, "widget"
+        if self.min_similarity is not None:
+            return self.min_similarity, "server"
+        return decision.automatic_threshold(found.passages), "automatic"
 
     async def _gather(
         self,
@@ -186,11 +211,11 @@ class Retriever:
         """The widget's matrix, the question's vector and the keyword hits, asked side by side;
         the mode they allow (keywords alone when the question could not be embedded)."""
         idents = identifiers(question)
-        matrix = await self.dense.get(conn, widget_id, version) if mode != "keyword" else None
-        if mode == "hybrid" and (matrix is None or matrix.missing):
+        view = await self.dense.view(conn, widget_id, version) if mode != "keyword" else None
+        if mode == "hybrid" and (view is None or view.missing):
             # Passages without vectors yet (a back-fill is running, or none has been made):
             # rank by both lists, or by words alone, so they stay findable meanwhile.
-            mode = "rrf" if matrix is not None else "keyword"
+            mode = "rrf" if view is not None else "keyword"
         use_keywords = mode in ("keyword", "rrf", "weighted") or (mode == "hybrid" and idents)
         query_task = (
             asyncio.create_task(self.embedder.embed_query(question)) if mode != "keyword" else None
@@ -218,31 +243,30 @@ class Retriever:
                 keyword_hits = await self.keywords.search(
                     conn, widget_id, question, CANDIDATES, filters
                 )
-        return _Found(mode, threshold, idents, keyword_hits, query, matrix)
+        return _Found(mode, threshold, idents, keyword_hits, query, view)
 
     async def _candidates(
-        self, found: _Found, filters: Filters
-    ) -> dict[uuid.UUID, _Candidate] | None:
+        self, conn: Executor, found: _Found, filters: Filters
+    ) -> dict[uuid.UUID, Candidate] | None:
         """Keyword and dense candidates, each with its cosine; None when a dense-only search
         has nothing to compare with."""
-        candidates: dict[uuid.UUID, _Candidate] = {}
+        candidates: dict[uuid.UUID, Candidate] = {}
         for rank, h in enumerate(found.keyword_hits):
-            candidates[h.chunk_id] = _Candidate(
+            candidates[h.chunk_id] = Candidate(
                 h.chunk_id, h.source_id, h.url, keyword=h.score, keyword_rank=rank, hit=h
             )
-        matrix, query = found.matrix, found.query
-        if query is not None and matrix is not None and found.mode != "keyword":
-            top, _ = await search_matrix(matrix, query, CANDIDATES, filters)
-            for rank, (cid, cos) in enumerate(top):
+        view, query = found.view, found.query
+        if query is not None and view is not None and found.mode != "keyword":
+            top = await view.top(conn, query, CANDIDATES, filters)
+            for rank, near in enumerate(top):
                 cand = candidates.setdefault(
-                    cid, _Candidate(cid, matrix.source_at(cid), matrix.url_at(cid))
+                    near.chunk_id, Candidate(near.chunk_id, near.source_id, near.url)
                 )
-                cand.cosine, cand.dense_rank = cos, rank
-            # Keyword finds outside the dense top: their exact cosine, row by row.
-            for cand in candidates.values():
-                row = matrix.row(cand.chunk_id)
-                if cand.cosine is None and row is not None:
-                    cand.cosine = float(matrix.matrix[row] @ query)
+                cand.cosine, cand.dense_rank = near.cosine, rank
+            # Keyword finds outside the dense top: their exact cosine.
+            rest = [c.chunk_id for c in candidates.values() if c.cosine is None]
+            for cid, cos in (await view.cosines(conn, query, rest)).items():
+                candidates[cid].cosine = cos
         elif found.mode == "dense":
             return None
         return candidates
@@ -250,32 +274,66 @@ class Retriever:
     async def _rank(
         self,
         conn: Executor,
-        question: str,
         k: int,
         found: _Found,
-        candidates: dict[uuid.UUID, _Candidate],
+        candidates: dict[uuid.UUID, Candidate],
         context: Context,
-    ) -> Retrieval:
-        """Fused, diverse, filled in, and cut at the relevance threshold."""
+    ) -> tuple[list[Candidate], Context]:
+        """Fused, diverse and filled in: the k best candidates, before the threshold."""
         ranked = self.fuse(list(candidates.values()), found.mode, context, found.idents)
+        chosen = diverse(ranked, k, self.per_page)
+        await self._fill(conn, chosen)
+        return [c for c in chosen if c.hit is not None], context
+
+    def _decide(
+        self,
+        question: str,
+        ranked: tuple[list[Candidate], Context],
+        found: _Found,
+        limit: float | None,
+        source: str,
+    ) -> Retrieval:
+        """Cut at the threshold (or kept on keyword evidence), each candidate explained."""
+        chosen, context = ranked
         result = Retrieval()
         result.instructions = context.instructions
+        result.threshold, result.threshold_source = limit, source
+        result.passages = found.passages
         result.best_similarity = max(
-            (c.cosine for c in ranked if c.cosine is not None), default=None
+            (c.cosine for c in chosen if c.cosine is not None), default=None
         )
-        chosen = self.diverse(ranked, k)
-        await self._fill(conn, chosen)
+        parsed = decision.parse(question)
+        explained: list[Explained] = []
         for cand in chosen:
-            if cand.hit is None:
-                continue
-            if found.threshold and found.mode != "keyword" and not self._relevant(question, cand):
-                continue
-            result.append(replace(cand.hit, score=round(cand.fused, 6)))
+            assert cand.hit is not None
+            text = f"{cand.hit.title} {cand.hit.heading} {cand.hit.text}"
+            if limit is None:
+                verdict = decision.Verdict(True, "keyword search: no threshold applies", 0.0)
+            else:
+                verdict = decision.judge(parsed, cand.cosine, text, limit)
+            explained.append(
+                Explained(
+                    cand.chunk_id,
+                    cand.hit.title,
+                    cand.hit.heading,
+                    None if cand.cosine is None else round(cand.cosine, 4),
+                    round(cand.keyword, 4),
+                    round(verdict.coverage, 4),
+                    round(cand.fused, 6),
+                    verdict.kept,
+                    verdict.reason,
+                )
+            )
+            if verdict.kept:
+                result.append(replace(cand.hit, score=round(cand.fused, 6)))
+        result.candidates = tuple(explained)
+        if not result:
+            result.refused = refusal(explained, limit)
         return result
 
     def fuse(
-        self, cands: list[_Candidate], mode: Mode, context: Context, idents: list[str]
-    ) -> list[_Candidate]:
+        self, cands: list[Candidate], mode: Mode, context: Context, idents: list[str]
+    ) -> list[Candidate]:
         best_kw = max((c.keyword for c in cands), default=0.0) or 1.0
         for c in cands:
             if mode == "hybrid":
@@ -297,41 +355,7 @@ class Retriever:
                 c.fused += PREFER_BOOST
         return sorted(cands, key=lambda c: c.fused, reverse=True)
 
-    def diverse(self, ranked: list[_Candidate], k: int) -> list[_Candidate]:
-        """The best passage of each page first, then second passages (up to `per_page`)
-        only if fewer than k pages qualify. A visitor's answer is often on the second- or
-        third-best page: on bench/retrieval.py, one passage per page before any second one
-        raised page hit@5 from 0.88 to 0.90 and MRR from 0.719 to 0.733."""
-        chosen: list[_Candidate] = []
-        taken: set[uuid.UUID] = set()
-        for limit in range(1, self.per_page + 1):
-            counts: dict[tuple[uuid.UUID | None, str], int] = {}
-            for cand in ranked:
-                if len(chosen) >= k:
-                    break
-                page = (
-                    cand.source_id,
-                    cand.url.split("#", 1)[0] if cand.url else cand.chunk_id.hex,
-                )
-                seen = counts.get(page, 0)
-                counts[page] = seen + 1
-                if seen < limit and cand.chunk_id not in taken:
-                    taken.add(cand.chunk_id)
-                    chosen.append(cand)
-        # Second passages joined after every first one: put the picks back in rank order.
-        return sorted(chosen, key=lambda c: c.fused, reverse=True)
-
-    def _relevant(self, question: str, cand: _Candidate) -> bool:
-        if cand.cosine is None:
-            # No vector yet (a back-fill is running): its words are all there is to judge by.
-            return cand.hit is not None and cand.keyword_rank is not None
-        if cand.cosine >= self.min_similarity:
-            return True
-        if cand.hit is None or cand.keyword_rank is None:
-            return False
-        return _evidence(question, f"{cand.hit.title} {cand.hit.heading} {cand.hit.text}")
-
-    async def _fill(self, conn: Executor, chosen: Sequence[_Candidate]) -> None:
+    async def _fill(self, conn: Executor, chosen: Sequence[Candidate]) -> None:
         """Load the text of winners that only dense search found."""
         missing = [c.chunk_id for c in chosen if c.hit is None]
         if not missing:
@@ -347,12 +371,20 @@ class Retriever:
         await self.embedder.aclose()
 
 
-def build_retriever(settings: Settings, engine: AsyncEngine) -> Retriever:
-    """Built once in the lifespan; the embedding model itself loads on first use."""
+def build_retriever(
+    settings: Settings, engine: AsyncEngine, vectors: VectorSupport | None = None
+) -> Retriever:
+    """Built once in the lifespan; the embedding model itself loads on first use. Dense search
+    runs in PostgreSQL when it has pgvector (`vectors`), in memory otherwise."""
     embedder = build_embedder(settings)
+    dense: DenseSearch
+    if vectors is not None and vectors.usable:
+        dense = PgVectorSearch(embedder.name)
+    else:
+        dense = MatrixSearch(DenseIndex(embedder.name, settings.search_cache_mb * 1024 * 1024))
     return Retriever(
         keywords=keyword_index(engine.dialect.name),
         embedder=embedder,
-        dense=DenseIndex(embedder.name, settings.search_cache_mb * 1024 * 1024),
+        dense=dense,
         min_similarity=settings.search_min_similarity,
     )

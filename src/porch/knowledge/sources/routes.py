@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -13,7 +14,7 @@ from porch.deps import SessionDep, SettingsDep
 from porch.knowledge.ingest.dependencies import IngestDep
 from porch.knowledge.search import rules as rules_service
 from porch.knowledge.search.dependencies import RetrieverDep
-from porch.knowledge.search.retriever import Retrieval
+from porch.knowledge.search.result import Retrieval
 from porch.knowledge.sources import adding, intake, service
 from porch.knowledge.sources.schemas import (
     ContextRuleIn,
@@ -21,6 +22,7 @@ from porch.knowledge.sources.schemas import (
     ContextRuleOut,
     PageList,
     PageOut,
+    SearchCandidate,
     SearchOut,
     SearchResult,
     SourceCreated,
@@ -158,6 +160,11 @@ def _search_out(hits: Retrieval) -> SearchOut:
             for h in hits
         ],
         instructions=list(hits.instructions),
+        candidates=[SearchCandidate(**asdict(c)) for c in hits.candidates],
+        threshold=hits.threshold,
+        threshold_source=hits.threshold_source,
+        passages=hits.passages,
+        refused=hits.refused,
     )
 
 

@@ -121,10 +121,31 @@ class SearchResult(BaseModel):
     score: float
 
 
+class SearchCandidate(BaseModel):
+    """A passage the decision looked at, kept or not, and why."""
+
+    chunk_id: uuid.UUID
+    title: str
+    heading: str
+    cosine: float | None  # None: no vector yet, or keyword search
+    keyword: float
+    coverage: float  # share of the question's words (or their paraphrases) in the passage
+    score: float
+    kept: bool
+    reason: str
+
+
 class SearchOut(BaseModel):
     results: list[SearchResult]
     # Instructions that context rules add on the page given as page_url.
     instructions: list[str] = Field(default_factory=list)
+    candidates: list[SearchCandidate] = Field(default_factory=list)
+    # The similarity threshold that applied (null: keyword search, none applies), where it
+    # came from (widget | server | automatic | none) and the corpus size it follows.
+    threshold: float | None = None
+    threshold_source: str = "automatic"
+    passages: int = 0
+    refused: str | None = None  # why nothing was kept, when nothing was
 
 
 class ContextRuleIn(BaseModel):
