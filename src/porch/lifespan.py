@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from porch import __version__, drain, gc_tuning, tasks
+from porch.actions.index import ActionIndex
 from porch.db import create_engine, create_sessionmaker
 from porch.jobs.queue import Jobs, build_jobs
 from porch.knowledge.ingest.leases import Runtime
@@ -54,6 +55,8 @@ class State:
     metrics: Metrics
     providers: ProviderRegistry
     widgets: WidgetCache
+    # Each widget's enabled actions, dropped on change (actions/index.py).
+    actions: ActionIndex
     keywords: KeywordIndex
     # Hybrid search (dense + keyword) for chat and the owner's search; owns the embedder.
     retriever: Retriever
@@ -116,6 +119,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics=metrics,
         providers=providers,
         widgets=WidgetCache(sessionmaker, pubsub),
+        actions=ActionIndex(sessionmaker, pubsub),
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
         jobs=jobs,

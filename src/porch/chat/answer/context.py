@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from porch.actions.index import ActionIndex
 from porch.knowledge.search.retriever import Retriever
 from porch.limits.service import RateLimits
 from porch.observability.metrics import Metrics
@@ -40,6 +41,8 @@ class State(Protocol):
     def realtime(self) -> Realtime: ...
     @property
     def widgets(self) -> WidgetCache: ...
+    @property
+    def actions(self) -> ActionIndex: ...
 
     def prepare_slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """A turn to prepare a question (see Settings.answer_prepare_slots)."""
