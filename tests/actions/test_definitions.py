@@ -55,7 +55,11 @@ async def test_define_list_change_delete(app: FastAPI, owner: OwnerClient) -> No
         ({"sources": {"ghost": "model"}}, 400, "action_invalid"),
         ({"timeout_ms": 31000}, 400, "validation_error"),
         ({"auth": {"type": "bearer"}}, 400, "validation_error"),
-        ({"parameters": {"type": "object", "properties": {}, "required": ["x"]}}, 400, "validation_error"),
+        (
+            {"parameters": {"type": "object", "properties": {}, "required": ["x"]}},
+            400,
+            "validation_error",
+        ),
         ({"parameters": {"properties": {"a": {"pattern": "("}}}}, 400, "validation_error"),
     ],
 )

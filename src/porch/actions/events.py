@@ -20,7 +20,7 @@ class ActionEvent:
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "call_id": self.call_id,
+            "call_id": str(self.call_id),
             "slug": self.slug,
             "state": self.state,
             "text": self.text,
