@@ -203,6 +203,11 @@ class OwnerClient:
     ) -> httpx.Response:
         return await self.http.patch(url, headers=self._headers(headers), **kw)
 
+    async def put(
+        self, url: str, headers: dict[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
+        return await self.http.put(url, headers=self._headers(headers), **kw)
+
     async def delete(
         self, url: str, headers: dict[str, str] | None = None, **kw: Any
     ) -> httpx.Response:

@@ -1,7 +1,7 @@
 """curation and evals: curated answers, their hits, suggestions; eval cases, runs, the watch
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 15:00:00
 
 Curated answers win over retrieval when a visitor's question matches; each match is kept
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

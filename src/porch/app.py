@@ -12,6 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from porch import __version__
 from porch.accounts.routes import router as accounts_router
 from porch.accounts.team_routes import router as team_router
+from porch.actions.routes import router as actions_router
 from porch.analytics.routes import router as analytics_router
 from porch.audit.routes import router as audit_router
 from porch.chat.inbox.agent_routes import router as agent_router
@@ -19,6 +20,7 @@ from porch.chat.inbox.routes import router as inbox_router
 from porch.chat.visitor import compat_paths
 from porch.chat.visitor.compat import router as compat_router
 from porch.chat.visitor.compat_config import router as compat_config_router
+from porch.chat.visitor.confirmations import router as confirmations_router
 from porch.chat.visitor.dependencies import origin_verdict
 from porch.chat.visitor.erasure import router as visitor_erasure_router
 from porch.chat.visitor.identity import router as identity_router
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widget_secrets_router,
         webhooks_router,
         privacy_router,
+        actions_router,
+        confirmations_router,
         analytics_router,
         usage_router,
         apidocs_router,

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from porch import __version__, drain, gc_tuning, tasks
+from porch.actions.index import ActionIndex
 from porch.curation.index import CuratedIndex
 from porch.db import create_engine, create_sessionmaker
 from porch.evals.background import Evals
@@ -59,6 +60,8 @@ class State:
     metrics: Metrics
     providers: ProviderRegistry
     widgets: WidgetCache
+    # Each widget's enabled actions, dropped on change (actions/index.py).
+    actions: ActionIndex
     keywords: KeywordIndex
     # Hybrid search (dense + keyword) for chat and the owner's search; owns the embedder.
     retriever: Retriever
@@ -127,6 +130,7 @@ async def _build(settings: Settings, metrics: Metrics) -> State:
         metrics=metrics,
         providers=ProviderRegistry(settings, metrics),
         widgets=WidgetCache(sessionmaker, pubsub),
+        actions=ActionIndex(sessionmaker, pubsub),
         keywords=keyword_index(engine.dialect.name),
         retriever=retriever,
         curated=CuratedIndex(settings, retriever.embedder, pubsub),

@@ -116,6 +116,20 @@ ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/api/v1/eval-runs/{rid}"): AGENT,
     ("GET", "/api/v1/widgets/{widget_id}/eval-runs"): AGENT,
     ("POST", "/api/v1/widgets/{widget_id}/playground"): AGENT,
+    # actions and their secrets, the call log, the search threshold: admins
+    ("POST", "/api/v1/widgets/{widget_id}/actions"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/actions"): ADMIN,
+    ("GET", "/api/v1/actions/{action_id}"): ADMIN,
+    ("PATCH", "/api/v1/actions/{action_id}"): ADMIN,
+    ("DELETE", "/api/v1/actions/{action_id}"): ADMIN,
+    ("POST", "/api/v1/actions/{action_id}/test"): ADMIN,
+    ("PUT", "/api/v1/widgets/{widget_id}/secrets/{name}"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/secrets"): ADMIN,
+    ("DELETE", "/api/v1/widgets/{widget_id}/secrets/{name}"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/action-calls"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/search/threshold"): ADMIN,
+    ("PATCH", "/api/v1/widgets/{widget_id}/search/threshold"): ADMIN,
+    ("GET", "/api/v1/widgets/{widget_id}/search/threshold/preview"): ADMIN,
     # the team and the workspace itself: owners
     ("PATCH", "/api/v1/members/{user_id}"): OWNER,
     ("DELETE", "/api/v1/members/{user_id}"): OWNER,
@@ -148,6 +162,7 @@ PUBLIC = {
     ("POST", "/api/v1/messages/{message_id}/feedback"),
     ("POST", "/api/v1/conversations/{conversation_id}/handoff"),
     ("DELETE", "/api/v1/conversations/{conversation_id}"),
+    ("POST", "/api/v1/conversations/{conversation_id}/confirmations/{call_id}"),
     ("GET", "/api/v1/widgets/{widget_id}/visitor/conversations"),
     ("POST", "/api/v1/widgets/{widget_id}/visitor/conversations/{conversation_id}/resume"),
 }
@@ -192,6 +207,18 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("PATCH", "/api/v1/eval-cases/{eid}"): {"tags": ["matrix"]},
     ("POST", "/api/v1/widgets/{widget_id}/playground"): {"content": "Plans?"},
+    ("POST", "/api/v1/widgets/{widget_id}/actions"): {
+        "slug": "matrix_lookup",
+        "title": "Matrix lookup",
+        "url": "https://example.com/orders",
+    },
+    ("PATCH", "/api/v1/actions/{action_id}"): {"title": "Matrix"},
+    ("POST", "/api/v1/actions/{action_id}/test"): {"arguments": {}},
+    ("PUT", "/api/v1/widgets/{widget_id}/secrets/{name}"): {"value": "matrix-secret"},
+    ("PATCH", "/api/v1/widgets/{widget_id}/search/threshold"): {"threshold": 0.3},
+    ("POST", "/api/v1/conversations/{conversation_id}/confirmations/{call_id}"): {
+        "decision": "decline"
+    },
     ("PATCH", "/api/v1/members/{user_id}"): {"role": "agent"},
     ("POST", "/api/v1/invitations"): {"role": "agent"},
     ("PATCH", "/api/v1/workspaces/{workspace_id}"): {"name": "matrix"},
@@ -267,6 +294,7 @@ class World:
         job = await o.post("/api/v1/privacy/export", json={"subject": {"email": "x@example.org"}})
         ids["job_id"] = job.json()["job_id"]
         ids.update(await curation_ids(o, widget["id"], visitor))
+        ids.update(await action_ids(o, widget["id"], len(self.spare)))
         hook = await o.post("/api/v1/webhooks", json=BODIES[("POST", "/api/v1/webhooks")])
         if hook.status_code == 201:
             ids["webhook_id"] = hook.json()["id"]
@@ -280,6 +308,23 @@ class World:
             if "webhook_id" in ids:
                 self.spare.append(f"/api/v1/webhooks/{ids['webhook_id']}")
         return ids
+
+
+async def action_ids(o: OwnerClient, widget_id: str, n: int) -> dict[str, str]:
+    """An action (a fresh slug each time: DELETE routes get fresh ids), a secret, a call id."""
+    action = await o.post(
+        f"/api/v1/widgets/{widget_id}/actions",
+        json={
+            "slug": f"matrix_{uuid.uuid4().hex[:8]}",
+            "title": "Order status",
+            "url": "https://example.com/orders",
+        },
+    )
+    assert action.status_code == 201, action.text
+    name = f"matrix_{n}"
+    secret = await o.put(f"/api/v1/widgets/{widget_id}/secrets/{name}", json={"value": "s3cret"})
+    assert secret.status_code == 204, secret.text
+    return {"action_id": action.json()["id"], "name": name, "call_id": str(uuid.uuid4())}
 
 
 async def curation_ids(o: OwnerClient, widget_id: str, v: VisitorSession) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """ORM tables, one module each; importing this package registers them all on Base.metadata."""
 
+from porch.models.action import Action, ActionSecret
+from porch.models.action_call import ActionCall
 from porch.models.api_key import ApiKey
 from porch.models.audit_event import AuditEvent
 from porch.models.base import Base
@@ -34,6 +36,9 @@ from porch.models.widget import Widget
 from porch.models.workspace import Workspace
 
 __all__ = [
+    "Action",
+    "ActionCall",
+    "ActionSecret",
     "ApiKey",
     "AuditEvent",
     "Base",

@@ -64,6 +64,12 @@ class Metrics:
             ["status"],
             registry=r,
         )
+        self.action_calls = Counter(
+            "porch_action_calls",
+            "Action calls by trigger, outcome and failure class (none when it succeeded).",
+            ["trigger", "state", "error_class"],
+            registry=r,
+        )
         self.rate_limited = Counter(
             "porch_rate_limited",
             "Requests refused by a limit.",

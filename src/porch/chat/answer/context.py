@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from porch.actions.index import ActionIndex
 from porch.curation.index import CuratedIndex
 from porch.knowledge.search.retriever import Retriever
 from porch.limits.service import RateLimits
@@ -46,6 +47,8 @@ class State(Protocol):
     def widgets(self) -> WidgetCache: ...
     @property
     def redaction(self) -> RuleBook: ...
+    @property
+    def actions(self) -> ActionIndex: ...
 
     def prepare_slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """A turn to prepare a question (see Settings.answer_prepare_slots)."""

@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from porch.actions.events import ActionEvent
+
 
 @dataclass(frozen=True, slots=True)
 class Started:
@@ -49,7 +51,7 @@ class HandoffOffered:
     text: str
 
 
-Event = Started | Token | SourcesFound | Done | Failed | HandoffOffered
+Event = Started | Token | SourcesFound | Done | Failed | HandoffOffered | ActionEvent
 
 
 def _frame(name: bytes, data: Any) -> bytes:
@@ -78,6 +80,8 @@ def sse(event: Event) -> bytes:
                 "latency_ms": event.latency_ms,
             },
         )
+    if isinstance(event, ActionEvent):
+        return _frame(b"action", event.as_json())
     if isinstance(event, HandoffOffered):
         return _frame(b"handoff", {"offered": True, "text": event.text})
     return _frame(b"error", {"code": event.code, "message": event.message})

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import structlog
 
 from porch import crypto
+from porch.actions import turn as action_turn
 from porch.chat.answer import live, prompt
 from porch.chat.answer.context import State
 from porch.chat.answer.events import Done, Event, Failed, SourcesFound, Started, Token
@@ -150,12 +151,30 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
 async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: live.Relay) -> None:
     """Retrieve and prompt, stream the model's reply to the visitor, store it, tell agents."""
     began = time.perf_counter()
+    # A message that starts or continues one of the owner's actions is answered by it.
+    acted = await action_turn.take(
+        state, acc.conversation.id, acc.widget.id, acc.question, message_id, relay
+    )
+    if acted is not None:
+        await _store_acted(state, acc, message_id, relay, acted, began)
+        return
     model, request = await _prepare(state, acc)
     reply = _Reply(relay, began, quiet_refusal=bool(acc.widget.fallback_message))
     model = await _generate(state, model, request, reply)
     if not reply.answered and acc.widget.fallback_message and reply.status != "failed":
         # One refusal, in the owner's words: the answerer's own was held back (_Reply).
         reply.add(("\n\n" if reply.text else "") + acc.widget.fallback_message)
+    await _store(state, acc, message_id, relay, reply, model, request, began)
+
+
+async def _store_acted(
+    state: State, acc: Accepted, message_id: uuid.UUID, relay: live.Relay, text: str, began: float
+) -> None:
+    reply = _Reply(relay, began)
+    reply.add(text)
+    reply.answered = True
+    model = state.providers.extractive()
+    request = CompletionRequest(model=model.model, system="", turns=(), question=acc.question)
     await _store(state, acc, message_id, relay, reply, model, request, began)
 
 

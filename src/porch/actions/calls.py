@@ -1,0 +1,147 @@
+"""The call log: one row per run or pending run, and the owners' view of it."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porch.actions.definition import Definition
+from porch.actions.runner import Run
+from porch.actions.schemas import CallOut
+from porch.models import ActionCall
+from porch.models.base import utcnow
+from porch.widgets import service as widgets
+
+LISTED = 200
+
+
+def arguments_hash(action: Definition, values: dict[str, Any]) -> str:
+    """Binds a confirmation to the exact action version and arguments it showed."""
+    blob = orjson.dumps(
+        {"action": str(action.id), "version": action.version, "arguments": values},
+        option=orjson.OPT_SORT_KEYS,
+        default=str,
+    )
+    return hashlib.sha256(blob).hexdigest()
+
+
+def secret_names(action: Definition) -> list[str]:
+    names = [s.removeprefix("secret:") for s in action.sources.values() if s.startswith("secret:")]
+    if action.auth.get("secret"):
+        names.append(str(action.auth["secret"]))
+    return names
+
+
+def new_call(
+    action: Definition,
+    *,
+    trigger: str,
+    status: str,
+    proposed: dict[str, Any],
+    conversation_id: uuid.UUID | None = None,
+    message_id: uuid.UUID | None = None,
+) -> ActionCall:
+    return ActionCall(
+        workspace_id=action.workspace_id,
+        widget_id=action.widget_id,
+        action_id=action.id,
+        action_version=action.version,
+        slug=action.slug,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        trigger=trigger,
+        status=status,
+        confirmation="none",
+        arguments=dict(proposed),
+        sent_arguments={},
+        argument_sources={},
+        created_at=utcnow(),
+    )
+
+
+def finish(call: ActionCall, run: Run) -> None:
+    """Copy what happened onto the call row: every value secret-masked already."""
+    call.status = run.state
+    call.sent_arguments = run.sent_arguments
+    call.argument_sources = dict(run.resolved.sources)
+    call.request_method = run.method
+    call.request_url = run.url
+    call.response_status = run.status
+    call.response = run.projected if run.state == "succeeded" else None
+    call.visitor_text = run.visitor_text
+    call.error_class = run.error_class
+    call.error = run.error
+    call.duration_ms = run.duration_ms
+    call.finished_at = utcnow()
+
+
+def to_out(call: ActionCall) -> CallOut:
+    return CallOut(
+        id=call.id,
+        action_id=call.action_id,
+        slug=call.slug,
+        action_version=call.action_version,
+        conversation_id=call.conversation_id,
+        message_id=call.message_id,
+        trigger=call.trigger,
+        arguments=dict(call.arguments or {}),
+        sent_arguments=dict(call.sent_arguments or {}),
+        argument_sources=dict(call.argument_sources or {}),
+        state=call.status,
+        status=call.response_status,
+        error_class=call.error_class,
+        confirmation=call.confirmation,
+        request_method=call.request_method,
+        request_url=call.request_url,
+        response=call.response,
+        visitor_text=call.visitor_text,
+        duration_ms=call.duration_ms,
+        created_at=call.created_at,
+    )
+
+
+async def list_calls(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    widget_id: uuid.UUID,
+    *,
+    action_id: uuid.UUID | None = None,
+    conversation_id: uuid.UUID | None = None,
+    failed_only: bool = False,
+) -> list[CallOut]:
+    """The newest calls first, filtered by action, conversation or failure."""
+    await widgets.get(session, workspace_id, widget_id)
+    query = select(ActionCall).where(ActionCall.widget_id == widget_id)
+    if action_id is not None:
+        query = query.where(ActionCall.action_id == action_id)
+    if conversation_id is not None:
+        query = query.where(ActionCall.conversation_id == conversation_id)
+    if failed_only:
+        query = query.where(ActionCall.status == "failed")
+    rows = await session.execute(query.order_by(ActionCall.id.desc()).limit(LISTED))
+    return [to_out(c) for c in rows.scalars()]
+
+
+async def count_since(
+    session: AsyncSession,
+    action_id: uuid.UUID,
+    since: datetime,
+    conversation_id: uuid.UUID | None = None,
+) -> int:
+    """Calls that reached the owner's API (or were about to), for the per-day and
+    per-conversation limits."""
+    query = select(ActionCall.id).where(
+        ActionCall.action_id == action_id,
+        ActionCall.created_at >= since,
+        ActionCall.status.in_(("succeeded", "failed", "running")),
+        ActionCall.trigger != "test",
+    )
+    if conversation_id is not None:
+        query = query.where(ActionCall.conversation_id == conversation_id)
+    return len((await session.execute(query)).all())

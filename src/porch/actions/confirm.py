@@ -1,0 +1,149 @@
+"""Confirmations: porch, not the model, asks before a write; the answer runs or drops the call.
+
+A confirmation is bound to a hash of the action's id, version and the exact arguments the
+card showed, and expires. Declined, expired or replayed with other arguments: no request
+is ever sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from porch.actions import calls, execute
+from porch.actions.arguments import Visitor, Where, coerce, model_parameters
+from porch.actions.context import ActionsState
+from porch.actions.definition import Definition
+from porch.actions.events import ActionEvent
+from porch.actions.runner import DEFAULT_TEXTS
+from porch.actions.schemas import ConfirmIn, ConfirmOut
+from porch.conversations import repository as repo
+from porch.errors import Conflict, NotFound, PorchError
+from porch.ids import uuid7
+from porch.models import ActionCall, Conversation
+from porch.models.base import utcnow
+
+Emit = Callable[[ActionEvent], None]
+
+
+class Expired(PorchError):
+    status, code = 410, "confirmation_expired"
+
+
+def summary(action: Definition, shown: dict[str, Any]) -> str:
+    details = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
+    return f"Please confirm: {action.title}" + (f" ({details})." if details else ".")
+
+
+def _text(action: Definition, error_class: str) -> str:
+    return action.error_texts.get(error_class) or DEFAULT_TEXTS[error_class]
+
+
+async def decide_call(
+    session: AsyncSession,
+    state: ActionsState,
+    action: Definition,
+    call: ActionCall,
+    decision: str,
+    emit: Emit,
+) -> tuple[str, str]:
+    """Run or drop a pending call; (its state, the visitor's text). Flushes, no commit."""
+    expires = call.expires_at
+    if expires is not None and expires < utcnow():
+        call.status, call.confirmation, call.error_class = "failed", "expired", "expired"
+        call.visitor_text, call.finished_at = _text(action, "expired"), utcnow()
+        await session.flush()
+        emit(ActionEvent(call.id, action.slug, "failed", call.visitor_text))
+        return "expired", call.visitor_text
+    if decision == "decline":
+        call.status, call.confirmation, call.error_class = "failed", "declined", "declined"
+        call.visitor_text, call.finished_at = _text(action, "declined"), utcnow()
+        await session.flush()
+        emit(ActionEvent(call.id, action.slug, "failed", call.visitor_text))
+        return "declined", call.visitor_text
+    visitor, where = await _who(session, call.conversation_id)
+    resolved, secrets = await execute.resolve_for(
+        session, state.settings, action, dict(call.arguments or {}), visitor, where
+    )
+    visible = model_parameters(action.as_mapping())
+    shown = {k: v for k, v in (resolved.values if resolved else {}).items() if k in visible}
+    if resolved is not None and calls.arguments_hash(action, shown) != call.arguments_hash:
+        raise Conflict("The arguments changed since they were shown.", code="arguments_changed")
+    call.confirmation, call.status = "confirmed", "running"
+    emit(ActionEvent(call.id, action.slug, "started", f"{action.title}…"))
+    result = await execute.perform(
+        session, state.settings, state.metrics, action, call, resolved, secrets
+    )
+    emit(ActionEvent(call.id, action.slug, result.state, result.visitor_text))
+    return result.state, result.visitor_text
+
+
+async def _who(session: AsyncSession, conversation_id: uuid.UUID | None) -> tuple[Visitor, Where]:
+    row = await session.get(Conversation, conversation_id) if conversation_id else None
+    if row is None:
+        return Visitor(), Where()
+    return (
+        Visitor(user_id=row.user_external_id, verified=bool(row.user_verified)),
+        Where(row.id, row.page_url, row.locale),
+    )
+
+
+def _claimed_hash(action: Definition, body: ConfirmIn) -> str | None:
+    if body.arguments is None:
+        return body.arguments_hash
+    params = model_parameters(action.as_mapping())
+    shown = {k: coerce(params.get(k) or {}, v) for k, v in body.arguments.items()}
+    return calls.arguments_hash(action, shown)
+
+
+async def decide(
+    state: ActionsState,
+    conversation_id: uuid.UUID,
+    widget_id: uuid.UUID,
+    call_id: uuid.UUID,
+    body: ConfirmIn,
+    emit: Emit,
+) -> ConfirmOut:
+    """The visitor's answer to a confirmation card; the result is stored as a reply too."""
+    async with state.sessionmaker() as session:
+        call = await session.get(ActionCall, call_id)
+        if call is None or call.conversation_id != conversation_id:
+            raise NotFound("No such action call in this conversation.", code="call_not_found")
+        if call.status != "confirm":
+            raise Conflict("This confirmation was already answered.", code="confirmation_closed")
+        action = next(
+            (a for a in await state.actions.enabled(widget_id) if a.id == call.action_id), None
+        )
+        if action is None or action.version != call.action_version:
+            raise Conflict("The action changed since it was shown.", code="arguments_changed")
+        claimed = _claimed_hash(action, body)
+        if claimed is not None and claimed != call.arguments_hash:
+            raise Conflict("The arguments differ from those shown.", code="arguments_changed")
+        outcome, text = await decide_call(session, state, action, call, body.decision, emit)
+        await _reply(session, call, text)
+        await session.commit()
+    if outcome == "expired":
+        raise Expired("The confirmation expired; nothing was done.")
+    return ConfirmOut(state=outcome, text=text, call_id=call_id)
+
+
+async def _reply(session: AsyncSession, call: ActionCall, text: str) -> None:
+    conn = await session.connection()
+    await repo.insert_message(
+        conn,
+        {
+            "id": uuid7(),
+            "conversation_id": call.conversation_id,
+            "workspace_id": call.workspace_id,
+            "widget_id": call.widget_id,
+            "role": "assistant",
+            "content": text,
+            "status": "complete",
+            "sources": [],
+            "unanswered": False,
+        },
+        now=utcnow(),
+    )
