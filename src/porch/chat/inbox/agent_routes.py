@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.accounts.dependencies import AgentScope
 from porch.chat.inbox import agent
@@ -110,21 +111,22 @@ async def typing(
 ) -> Response:
     """Show the visitor that a person is typing (the inbox socket does the same)."""
     conversation = await get_owned(session, owner.workspace_id, conversation_id)
-    names = await agent_names(session, {owner.user_id})
-    public = await public_names(session, {owner.user_id})
-    realtime.signal(
-        owner.workspace_id,
-        conversation.id,
-        ev.TYPING,
-        {
-            "who": "agent",
-            "on": body.on,
-            "name": names.get(owner.user_id),
-            "public_name": public.get(owner.user_id),
-            "user_id": owner.user_id,
-        },
-    )
+    signal = await _typing_signal(session, owner.user_id, body.on)
+    realtime.signal(owner.workspace_id, conversation.id, ev.TYPING, signal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _typing_signal(session: AsyncSession, user_id: uuid.UUID, on: bool) -> dict[str, object]:
+    # `name` is for agents; visitors get `public_name` only (realtime/views.py).
+    names = await agent_names(session, {user_id})
+    public = await public_names(session, {user_id})
+    return {
+        "who": "agent",
+        "on": on,
+        "name": names.get(user_id),
+        "public_name": public.get(user_id),
+        "user_id": user_id,
+    }
 
 
 @router.get("/inbox/members", response_model=MemberList)
