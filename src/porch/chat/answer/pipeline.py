@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -21,6 +20,7 @@ from porch.actions import turn as action_turn
 from porch.chat.answer import live, prompt
 from porch.chat.answer.context import State
 from porch.chat.answer.events import Done, Event, Failed, SourcesFound, Started, Token
+from porch.chat.answer.sources import cited_sources
 from porch.chat.answer.stream import ReplyQueue
 from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
@@ -36,7 +36,6 @@ from porch.providers.base import (
     ChatModel,
     CompletionRequest,
     Grounding,
-    Passage,
     ProviderUnavailable,
     StreamEvent,
     StreamInterrupted,
@@ -52,7 +51,6 @@ log = structlog.get_logger("porch.chat")
 RETRIEVE_K = 5
 Emit = Callable[[Event], None]
 HANDED_OFF = frozenset({"waiting_for_agent", "agent"})
-_CITATION = re.compile(r"\[(\d{1,2})\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +248,7 @@ async def _store(
 ) -> None:
     """Store the reply with its sources, usage and cost, count it, then end the stream."""
     widget = acc.widget
-    sources = _sources(reply.text, request.passages) if reply.answered else []
+    sources = cited_sources(reply.text, request.passages) if reply.answered else []
     usage = reply.usage or Usage(len(request.system) // 4, len(reply.text) // 4)
     cost = cost_usd(state.settings, model.model, usage)
     created_at = utcnow()
@@ -384,30 +382,3 @@ class _Reply:
         elif isinstance(event, Grounding):
             self.answered = event.answered
             self._refusing = self._quiet_refusal and not event.answered
-
-
-def _sources(text: str, passages: Sequence[Passage]) -> list[dict[str, object]]:
-    """The passages the reply cites, or the best few when it cites none."""
-    cited = {int(n) for n in _CITATION.findall(text)}
-    chosen = [p for p in passages if p.ref in cited] or passages[:3]
-    # Several passages of one page are one source; `refs` names every [n] that points at it,
-    # so the widget numbers markers by the sources it lists and the two always agree.
-    seen: dict[tuple[str, str | None], list[int]] = {}
-    out: list[dict[str, object]] = []
-    for p in chosen:
-        if (p.title, p.url) in seen:
-            seen[(p.title, p.url)].append(p.ref)
-            continue
-        seen[(p.title, p.url)] = refs = [p.ref]
-        snippet = p.text if len(p.text) <= 200 else p.text[:197].rsplit(" ", 1)[0] + "…"
-        out.append(
-            {
-                "title": p.title,
-                "url": p.url,
-                "snippet": snippet,
-                "chunk_id": p.chunk_id,
-                "source_id": p.source_id,
-                "refs": refs,
-            }
-        )
-    return out
