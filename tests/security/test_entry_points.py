@@ -115,6 +115,9 @@ NOT_DOORS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/widgets/{widget_id}/visitor/conversations/{conversation_id}/resume"): (
         "a new token for an existing conversation; its messages count under that conversation"
     ),
+    ("DELETE", "/api/v1/conversations/{conversation_id}"): (
+        "a visitor erasing their own conversation stores nothing"
+    ),
     ("WS", "/api/v1/conversations/{conversation_id}/ws"): "typing and pongs only",
     ("WS", "/api/v1/inbox/ws"): "agents' typing only",
     ("POST", "/api/v1/auth/signup"): "an owner account (sign-up throttling, docs/accounts.md)",

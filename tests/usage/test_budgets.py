@@ -246,5 +246,5 @@ async def test_dashboard_widget_page_shows_usage(
     page = await owner.get(f"/app/widgets/{w['id']}")
     assert page.status_code == 200
     assert 'data-testid="usage"' in page.text
-    row = '<tr data-budget="messages_per_day"><td>messages per day</td><td>1</td><td>4</td>'
-    assert row + "<td>ok</td></tr>" in page.text
+    row = '<tr data-budget="messages_per_day"><td>Messages per day</td><td>1</td><td>4</td>'
+    assert row + "<td>Within budget</td></tr>" in page.text

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from porch.schemas import Line, Text
 
-Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", max_length=64)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", max_length=64)]
+# A short text item of a list (an example phrasing, a field name, a host).
+Item = Annotated[Line, Field(max_length=500)]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 Risk = Literal["read", "write", "destructive"]
 FailureClass = Literal[
@@ -81,7 +83,7 @@ class Auth(Strict):
     type: Literal["none", "bearer", "basic", "header", "hmac"] = "none"
     secret: Name | None = None
     username: Line | None = Field(default=None, max_length=200)
-    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = None
+    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$", max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Auth:
@@ -96,7 +98,9 @@ class Extraction(Strict):
     """How the offline answerer finds a parameter in the visitor's words."""
 
     regex: Line | None = Field(default=None, max_length=500)
-    synonyms: dict[str, list[Line]] = Field(default_factory=dict, max_length=50)
+    synonyms: dict[Annotated[str, Field(max_length=100)], list[Item]] = Field(
+        default_factory=dict, max_length=50
+    )
     ask: Line | None = Field(default=None, max_length=300)
 
     @field_validator("regex")
@@ -108,7 +112,7 @@ class Extraction(Strict):
 class ActionFields(Strict):
     title: Line | None = Field(default=None, min_length=1, max_length=200)
     description: Text | None = Field(default=None, max_length=2000)
-    examples: list[Line] | None = Field(default=None, max_length=30)
+    examples: list[Item] | None = Field(default=None, max_length=30)
     method: Method | None = None
     url: Line | None = Field(default=None, min_length=8, max_length=2048)
     headers: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")], Line] | None = Field(
@@ -126,10 +130,10 @@ class ActionFields(Strict):
     max_response_bytes: int | None = Field(default=None, ge=256, le=1_048_576)
     calls_per_conversation: int | None = Field(default=None, ge=1, le=100)
     calls_per_day: int | None = Field(default=None, ge=1, le=100_000)
-    response_fields: list[Line] | None = Field(default=None, max_length=50)
+    response_fields: list[Item] | None = Field(default=None, max_length=50)
     result_template: Text | None = Field(default=None, max_length=2000)
-    error_texts: dict[FailureClass, Line] | None = None
-    allowed_hosts: list[Line] | None = Field(default=None, max_length=20)
+    error_texts: dict[FailureClass, Item] | None = None
+    allowed_hosts: list[Item] | None = Field(default=None, max_length=20)
     enabled: bool | None = None
 
     @field_validator("url")
@@ -269,7 +273,7 @@ class CallList(BaseModel):
 class ConfirmIn(Strict):
     decision: Literal["confirm", "decline"]
     # What the card showed: a replay with other arguments is refused (409).
-    arguments_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    arguments_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", max_length=64)] | None = None
     arguments: dict[Name, Any] | None = None
 
 
