@@ -90,3 +90,25 @@ async def flush_redis() -> None:
     client = Redis.from_url(REDIS_URL)
     await client.flushdb()
     await client.aclose()
+
+
+def shared_env(database: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Settings for several processes sharing one migrated PostgreSQL and the test Redis."""
+    return {
+        "PORCH_DATA_DIR": str(data_dir),
+        "PORCH_DATABASE_URL": database,
+        "PORCH_REDIS_URL": REDIS_URL,
+        "PORCH_EMBEDDINGS": "none",
+        # Migrated once by `migrate` below, not raced by every process at start.
+        "PORCH_AUTO_MIGRATE": "false",
+        **extra,
+    }
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "porch.cli", "migrate"],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        check=True,
+    )

@@ -16,8 +16,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import FAQ, REDIS_URL
-from tests.faults.servers import ROOT, flush_redis, scratch_database, serve, stop
+from tests.conftest import FAQ
+from tests.faults.servers import (
+    ROOT,
+    flush_redis,
+    migrate,
+    scratch_database,
+    serve,
+    shared_env,
+    stop,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -32,18 +40,9 @@ async def test_two_processes_share_limits_budgets_and_changes(
     database: str, tmp_path: Path
 ) -> None:
     await flush_redis()
-    env = {
-        "PORCH_DATA_DIR": str(tmp_path),
-        "PORCH_DATABASE_URL": database,
-        "PORCH_REDIS_URL": REDIS_URL,
-        "PORCH_EMBEDDINGS": "none",
-        "PORCH_AUTO_MIGRATE": "false",
-        "PORCH_JOB_CHECK_SECONDS": "1",
-    }
+    env = shared_env(database, tmp_path, PORCH_JOB_CHECK_SECONDS="1")
     full_env = {**os.environ, **env}
-    subprocess.run(
-        [sys.executable, "-m", "porch.cli", "migrate"], env=full_env, cwd=ROOT, check=True
-    )
+    migrate(env)
     worker = subprocess.Popen(
         [sys.executable, "-m", "porch.cli", "worker"],
         env=full_env,

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +14,7 @@ import httpx
 import pytest
 from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 
-from tests.conftest import REDIS_URL
-from tests.faults.servers import ROOT, flush_redis, scratch_database, serve, stop
+from tests.faults.servers import flush_redis, migrate, scratch_database, serve, shared_env, stop
 from tests.realtime.kit import WAIT, offer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
@@ -36,21 +32,8 @@ async def test_a_revocation_on_one_process_closes_sockets_on_the_other(
     database: str, tmp_path: Path
 ) -> None:
     await flush_redis()
-    env = {
-        "PORCH_DATA_DIR": str(tmp_path),
-        "PORCH_DATABASE_URL": database,
-        "PORCH_REDIS_URL": REDIS_URL,
-        "PORCH_EMBEDDINGS": "none",
-        "PORCH_AUTO_MIGRATE": "false",
-        "PORCH_JOBS_QUEUE": "memory",
-        "PORCH_ALLOW_SIGNUP": "true",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "porch.cli", "migrate"],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        check=True,
-    )
+    env = shared_env(database, tmp_path, PORCH_JOBS_QUEUE="memory", PORCH_ALLOW_SIGNUP="true")
+    migrate(env)
     a, proc_a = serve(env)
     b, proc_b = serve(env)
     try:
