@@ -49,7 +49,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "customer service": ("support", "contact"),
     "cost": ("price",),
     "costs": ("price",),
-    "how much": ("price",),
+    "how much": ("price", "cost", "fee", "charg"),
     "covered": ("warranti", "guarante"),
     "broke": ("defect", "damag", "warranti"),
     "broken": ("defect", "damag"),
