@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
-from porch.models import ActionCall
+from porch.models import ActionCall, ConversationEvent
 from tests.actions.helpers import cancel_order, create, order_status
 from tests.actions.target import Target
 from tests.conftest import (
@@ -201,3 +201,19 @@ async def test_confirmations_accepted_declined_expired_and_replayed(
     assert by_order["C789"]["confirmation"] == "confirmed"
     assert by_order["E111"]["confirmation"] == "expired"
     assert by_order["F222"]["state"] == "succeeded"
+    # Each answered card's outcome is a stored reply the inbox was told of, as it is shown.
+    async with app.state.porch.engine.connect() as conn:
+        told = (
+            await conn.execute(
+                select(ConversationEvent.data).where(
+                    ConversationEvent.conversation_id == uuid.UUID(v.conversation_id),
+                    ConversationEvent.type == "message.created",
+                )
+            )
+        ).scalars()
+        contents = [d["message"]["content"] for d in told if d["message"]["role"] == "assistant"]
+    assert "Order C789 is cancelled." in contents
+    history = await client.get(
+        f"/api/v1/conversations/{v.conversation_id}/messages", headers=v.auth
+    )
+    assert "Order C789 is cancelled." in [m["content"] for m in history.json()["messages"]]

@@ -115,6 +115,9 @@ NOT_DOORS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/widgets/{widget_id}/visitor/conversations/{conversation_id}/resume"): (
         "a new token for an existing conversation; its messages count under that conversation"
     ),
+    ("POST", "/api/v1/conversations/{conversation_id}/confirmations/{call_id}"): (
+        "one answer per action call the pipeline proposed; a second answer is refused"
+    ),
     ("DELETE", "/api/v1/conversations/{conversation_id}"): (
         "a visitor erasing their own conversation stores nothing"
     ),

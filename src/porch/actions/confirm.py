@@ -8,7 +8,7 @@ is ever sent.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,13 +20,14 @@ from porch.actions.definition import Definition
 from porch.actions.events import ActionEvent
 from porch.actions.runner import DEFAULT_TEXTS
 from porch.actions.schemas import ConfirmIn, ConfirmOut
-from porch.conversations import repository as repo
 from porch.errors import Conflict, NotFound, PorchError
-from porch.ids import uuid7
 from porch.models import ActionCall, Conversation
 from porch.models.base import utcnow
 
 Emit = Callable[[ActionEvent], None]
+# Stores the outcome as the assistant's reply in the caller's session: the conversation's
+# messages belong to chat (tests/security/test_entry_points.py), not to actions.
+Reply = Callable[[AsyncSession, ActionCall, str], Awaitable[None]]
 
 
 class Expired(PorchError):
@@ -105,7 +106,7 @@ async def decide(
     widget_id: uuid.UUID,
     call_id: uuid.UUID,
     body: ConfirmIn,
-    emit: Emit,
+    reply: Reply,
 ) -> ConfirmOut:
     """The visitor's answer to a confirmation card; the result is stored as a reply too."""
     async with state.sessionmaker() as session:
@@ -122,28 +123,11 @@ async def decide(
         claimed = _claimed_hash(action, body)
         if claimed is not None and claimed != call.arguments_hash:
             raise Conflict("The arguments differ from those shown.", code="arguments_changed")
-        outcome, text = await decide_call(session, state, action, call, body.decision, emit)
-        await _reply(session, call, text)
+        outcome, text = await decide_call(
+            session, state, action, call, body.decision, lambda _e: None
+        )
+        await reply(session, call, text)
         await session.commit()
     if outcome == "expired":
         raise Expired("The confirmation expired; nothing was done.")
     return ConfirmOut(state=outcome, text=text, call_id=call_id)
-
-
-async def _reply(session: AsyncSession, call: ActionCall, text: str) -> None:
-    conn = await session.connection()
-    await repo.insert_message(
-        conn,
-        {
-            "id": uuid7(),
-            "conversation_id": call.conversation_id,
-            "workspace_id": call.workspace_id,
-            "widget_id": call.widget_id,
-            "role": "assistant",
-            "content": text,
-            "status": "complete",
-            "sources": [],
-            "unanswered": False,
-        },
-        now=utcnow(),
-    )

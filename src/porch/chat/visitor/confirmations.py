@@ -6,9 +6,9 @@ import uuid
 
 from fastapi import APIRouter
 
-from porch.actions import confirm
 from porch.actions.schemas import ConfirmIn, ConfirmOut
 from porch.chat.answer.dependencies import ChatDep
+from porch.chat.visitor import service
 from porch.chat.visitor.dependencies import CurrentVisitor
 
 router = APIRouter(prefix="/api/v1", tags=["visitor"])
@@ -27,5 +27,4 @@ async def answer_confirmation(
     state: ChatDep,
 ) -> ConfirmOut:
     """Confirm or decline a write action the assistant proposed; confirming runs it now."""
-    ref = visitor.conversation
-    return await confirm.decide(state, ref.id, ref.widget_id, call_id, body, lambda _e: None)
+    return await service.answer_confirmation(state, visitor.conversation, call_id, body)

@@ -1,4 +1,5 @@
-"""Conversations and messages outside the answer pipeline: start, history, feedback, handoff."""
+"""Conversations and messages outside the answer pipeline: start, history, feedback, handoff,
+and the reply to an action's confirmation."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from porch.accounts import tokens
+from porch.actions import confirm
+from porch.actions.schemas import ConfirmIn, ConfirmOut
 from porch.chat import handoff
 from porch.chat.answer.context import State
 from porch.conversations import repository as repo
 from porch.conversations.repository import StoredMessage
 from porch.errors import NotFound, Unauthorized, Unprocessable
 from porch.ids import uuid7
+from porch.models import ActionCall
 from porch.models.base import utcnow
+from porch.realtime import events as ev
 from porch.widgets import service as widgets
 from porch.widgets.cache import WidgetConfig
 
@@ -154,3 +159,36 @@ async def widget_or_default(state: State, named: uuid.UUID | None) -> uuid.UUID:
     if found is None:
         raise NotFound("No widget exists yet.", code="widget_not_found")
     return found
+
+
+async def answer_confirmation(
+    state: State, ref: repo.ConversationRef, call_id: uuid.UUID, body: ConfirmIn
+) -> ConfirmOut:
+    """The visitor's yes or no to a write the assistant proposed. Each pending call is
+    answered once (a second answer is 409), so this door stores at most one reply per call
+    the pipeline proposed under its own limits."""
+
+    async def reply(session: AsyncSession, call: ActionCall, text: str) -> None:
+        values = {
+            "id": uuid7(),
+            "conversation_id": ref.id,
+            "workspace_id": ref.workspace_id,
+            "widget_id": ref.widget_id,
+            "role": "assistant",
+            "content": text,
+            "status": "complete",
+            "sources": [],
+            "unanswered": False,
+        }
+        now = utcnow()
+        await repo.insert_message(await session.connection(), values, now=now)
+        # Agents watching the inbox see the outcome as they saw the card.
+        await state.realtime.emit_after_commit(
+            session,
+            ref.workspace_id,
+            ref.id,
+            ev.MESSAGE_CREATED,
+            {"message": handoff.message_json(values, now)},
+        )
+
+    return await confirm.decide(state, ref.id, ref.widget_id, call_id, body, reply)
