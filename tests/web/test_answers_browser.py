@@ -27,26 +27,30 @@ def answers_server() -> Iterator[PorchServer]:
     srv.stop()
 
 
+@pytest.fixture(scope="module")
+def widget_with_a_test(answers_server: PorchServer) -> str:
+    """One owner's widget with one test that the demo's answer fails: each width uses it,
+    so either can run alone."""
+    owner = Owner(answers_server.url)
+    wid = owner.widget()
+    resp = owner.http.post(
+        f"/api/v1/widgets/{wid}/eval-cases",
+        json={
+            "name": "price is free",
+            "turns": [{"content": "How much is Pro?"}],
+            "assertions": [{"type": "contains", "value": "free forever"}],
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    return wid
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_curate_an_answer_try_it_and_run_the_tests(
-    page: Page, answers_server: PorchServer, width: int
+    page: Page, answers_server: PorchServer, widget_with_a_test: str, width: int
 ) -> None:
     problems = page_problems(page)
-    base = answers_server.url
-    owner = Owner(base) if width == 1280 else None
-    if owner is not None:
-        wid = owner.widget()
-        resp = owner.http.post(
-            f"/api/v1/widgets/{wid}/eval-cases",
-            json={
-                "name": "price is free",
-                "turns": [{"content": "How much is Pro?"}],
-                "assertions": [{"type": "contains", "value": "free forever"}],
-            },
-        )
-        assert resp.status_code == 201, resp.text
-        test_curate_an_answer_try_it_and_run_the_tests.wid = wid  # type: ignore[attr-defined]
-    wid = test_curate_an_answer_try_it_and_run_the_tests.wid  # type: ignore[attr-defined]
+    base, wid = answers_server.url, widget_with_a_test
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"{base}/app/widgets/{wid}/answers")
     if "/login" in page.url:
@@ -79,7 +83,9 @@ def test_curate_an_answer_try_it_and_run_the_tests(
     expect(result).to_contain_text("Answered from the knowledge base")
     expect(page.locator("#play-candidates tr").first).to_be_visible()
 
-    page.get_by_test_id("run-tests").get_by_role("button", name="Run tests now").click()
+    # The form reloads the page once the run is queued: wait for that before reading it.
+    with page.expect_navigation():
+        page.get_by_test_id("run-tests").get_by_role("button", name="Run tests now").click()
     deadline = time.monotonic() + 30
     while (
         "running" in page.get_by_test_id("runs").inner_text()
