@@ -19,14 +19,20 @@ from porch.settings import Settings
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # First: every pragma after it that takes a lock waits for a busy writer instead of
+    # failing the request with "database is locked".
+    cur.execute("PRAGMA busy_timeout=5000")
     # Privacy: a new file frees the pages of what retention and erasure delete (the sweep
     # runs incremental_vacuum), and deleted rows are overwritten, not left in free space.
-    cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    # auto_vacuum only takes effect before the first table, and setting it writes the
+    # header: set it on a new, empty file only, not on every connection.
+    cur.execute("PRAGMA page_count")
+    if cur.fetchone()[0] == 0:
+        cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
 
 

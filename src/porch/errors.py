@@ -233,7 +233,8 @@ DATABASE_RETRY_AFTER = 2
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """A lost or refused database connection (a restart, a failover), not a bad statement."""
+    """A lost or refused database connection (a restart, a failover), or a SQLite file whose
+    write lock stayed taken past busy_timeout: a moment's unavailability, not a bad statement."""
     from sqlalchemy import exc as sa_exc
 
     if isinstance(exc, sa_exc.TimeoutError):  # the pool had no connection to give in time
@@ -250,6 +251,8 @@ def is_database_unavailable(exc: BaseException) -> bool:
         if isinstance(seen, ConnectionError | TimeoutError):
             return True
         if type(seen).__name__ in _LOST_CONNECTION:
+            return True
+        if type(seen).__name__ == "OperationalError" and "database is locked" in str(seen):
             return True
         seen = seen.__cause__
     return False
