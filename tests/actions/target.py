@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +30,9 @@ class Target:
 
     requests: list[Seen] = field(default_factory=list)
     server: Any = None
+    # Called in the server's thread with each request before it is answered: a test looks at
+    # what porch holds while it waits for the owner's API.
+    while_waiting: Callable[[Seen], None] | None = None
     huge_bytes: int = 200_000
 
     @property
@@ -91,6 +95,8 @@ class Target:
                     self.rfile.read(length),
                 )
                 owner.requests.append(seen)
+                if owner.while_waiting is not None:
+                    owner.while_waiting(seen)
                 status, headers, body = owner._answer(seen)
                 self.send_response(status)
                 headers.setdefault("Content-Type", "application/json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, text, update
 
 from porch.models import ActionCall, ConversationEvent
+from porch.settings import Settings
 from tests.actions.helpers import cancel_order, create, order_status
 from tests.actions.target import Target
 from tests.conftest import (
@@ -217,3 +219,37 @@ async def test_confirmations_accepted_declined_expired_and_replayed(
         f"/api/v1/conversations/{v.conversation_id}/messages", headers=v.auth
     )
     assert "Order C789 is cancelled." in [m["content"] for m in history.json()["messages"]]
+
+
+async def test_no_write_lock_is_held_while_the_owners_api_answers(
+    client: httpx.AsyncClient, owner: OwnerClient, settings: Settings
+) -> None:
+    """On SQLite one writer at a time: a confirmed call that kept its update pending across
+    the request would stop every other conversation's writes for as long as the API took."""
+    if not settings.is_sqlite:
+        pytest.skip("the single write lock is SQLite's")
+    widget = await make_widget(owner)
+    free: list[bool] = []
+
+    def try_to_write(_seen: Any) -> None:
+        with sqlite3.connect(settings.data_dir / "porch.db", timeout=0) as db:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.rollback()
+                free.append(True)
+            except sqlite3.OperationalError:
+                free.append(False)
+
+    with Target(while_waiting=try_to_write) as target:
+        await create(owner, widget["id"], cancel_order(target.base))
+        v = await start_conversation(client, widget["id"])
+        card = await _propose(client, v, "G333")
+        ok = await _answer(client, v, card, decision="confirm")
+        assert ok.status_code == 200 and ok.json()["state"] == "succeeded", ok.text
+        await _propose(client, v, "H444")
+        assert reply(await say(client, v, "yes")) == "Order H444 is cancelled."
+        await create(owner, widget["id"], order_status(target.base))
+        reader = await verified_visitor(owner, client, widget["id"], "alice@example.com")
+        read = await say(client, reader, "Where is my order A123?")
+        assert reply(read) == "Order A123 is shipped, arriving Monday.", reply(read)
+    assert free == [True, True, True]
