@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from porch.embeddings.wordpiece import WordPiece
+from porch.embeddings.wordpiece import VOCAB_FILE, WordPiece
 
 blingfire = pytest.importorskip("blingfire")  # dev only: the reference we replaced
 
@@ -59,3 +59,29 @@ def test_ids_identical_to_blingfire(reference: int, limit: int) -> None:
         if mine != theirs:
             differ.append((text[:80], mine[:12], theirs[:12]))
     assert differ == []
+
+
+def _every_end(vocab: dict[str, int], word: str) -> list[int]:
+    """The greedy longest match as written first: every end from the word's end down."""
+    ids, start = [], 0
+    while start < len(word):
+        for end in range(len(word), start, -1):
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                ids.append(vocab[piece])
+                start = end
+                break
+        else:
+            return [vocab["[UNK]"]]
+    return ids
+
+
+def test_a_long_run_without_spaces_splits_as_before_and_at_once() -> None:
+    """A pasted run without spaces (a base64 blob, a minified line): the same pieces as the
+    match that tried every end of the word, which was quadratic in it (a 100 KB run held an
+    embedding thread for minutes); 200 KB now tokenizes like any passage."""
+    ours = WordPiece.load()
+    vocab = {t: i for i, t in enumerate(VOCAB_FILE.read_text(encoding="utf-8").splitlines())}
+    for text in ("0" * 3_000, "aGVsbG8gd29ybGQ" * 200, "x" * 120):
+        assert ours.ids(text, 10_000) == _every_end(vocab, text.lower())
+    assert ours.ids("0" * 200_000, 254) == _every_end(vocab, "0" * 3_000)[:254]

@@ -71,3 +71,11 @@ def flatmap_body(ctx: Any, body: Any) -> Any:
 @schemathesis.hook
 def flatmap_query(ctx: Any, query: Any) -> Any:
     return _spike(query)
+
+
+# The import routes take JSON Lines (application/jsonl); schemathesis has no serializer for
+# it, so generated values are sent one JSON document per line, as clients send them.
+@schemathesis.serializer("application/jsonl")
+def jsonl(ctx: Any, value: Any) -> bytes:
+    rows = value if isinstance(value, list) else [value]
+    return b"".join(json.dumps(row).encode() + b"\n" for row in rows)

@@ -98,6 +98,7 @@ class WordPiece:
     def __init__(self, vocab: dict[str, int], unk: str = "[UNK]") -> None:
         self._vocab = vocab
         self.unk_id = vocab[unk]
+        self._longest = max(len(t.removeprefix("##")) for t in vocab)
         self._pieces = lru_cache(maxsize=65536)(self._word_pieces)
 
     @classmethod
@@ -106,10 +107,13 @@ class WordPiece:
         return cls({token: i for i, token in enumerate(lines)})
 
     def _word_pieces(self, word: str) -> tuple[int, ...]:
+        # The longest match starts no further than the longest piece in the vocabulary:
+        # trying every end from the word's end made this quadratic, and one pasted 100 KB
+        # run without spaces held an embedding thread for minutes.
         ids: list[int] = []
         start = 0
         while start < len(word):
-            end = len(word)
+            end = min(len(word), start + self._longest)
             while end > start:
                 piece = word[start:end] if start == 0 else "##" + word[start:end]
                 found = self._vocab.get(piece)
