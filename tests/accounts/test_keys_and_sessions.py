@@ -181,3 +181,23 @@ async def test_logout_everywhere_ends_every_session(owner: OwnerClient, app: Fas
 async def test_csrf_still_required_for_team_writes(owner: OwnerClient) -> None:
     resp = await owner.http.post("/api/v1/invitations", json={"role": "agent"})
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "csrf_failed"
+
+
+async def test_a_key_due_a_touch_leaves_no_write_open_for_the_route(
+    owner: OwnerClient, app: FastAPI
+) -> None:
+    """The touch commits before the route runs: a request whose key was due one once held
+    the write lock (SQLite's only one) for all its work, so a slow route failed every other
+    writer meanwhile (seen in the API fuzz: 'database is locked')."""
+    from porch.accounts import service
+
+    key = await api_key(owner)
+    async with app.state.porch.sessionmaker() as session:
+        found = await service.owner_from_api_key(session, key)
+        assert found is not None
+        # Another connection sees the touch at once: it is committed, not pending.
+        async with app.state.porch.engine.connect() as other:
+            used = await other.scalar(
+                ApiKey.__table__.select().with_only_columns(ApiKey.last_used_at)
+            )
+        assert used is not None

@@ -241,6 +241,10 @@ async def _touch_key(session: AsyncSession, api_key: ApiKey) -> None:
         await session.execute(
             update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
         )
+        # Committed at once, before the route runs: otherwise a request whose key was due a
+        # touch held SQLite's write lock (a PostgreSQL row lock) for all of its work, and a
+        # slow one (a large text to embed) failed every other writer's request meanwhile.
+        await session.commit()
 
 
 async def create_api_key(

@@ -60,24 +60,16 @@ async def perform(
     secrets: dict[str, str],
 ) -> Run:
     """Send the call and record it on `call` (added to the session, flushed)."""
-    # Nothing is written until the site's API has answered: a flush before the request
-    # would hold SQLite's write lock (PostgreSQL's row locks) for as long as the API takes.
-    sent = False
-    with session.no_autoflush:
-        if resolved is None:
-            result = Run(
-                Resolved({}, {}, [], {}, []), error_class="config", visitor_text=SIGN_IN_TEXT
-            )
-            result.error = "the action needs a verified visitor"
-        elif await over_limit(session, action, call):
-            result = Run(resolved, error_class="limited", error="a call limit is reached")
-            result.visitor_text = action.error_texts.get("limited") or DEFAULT_TEXTS["limited"]
-        else:
-            result = await run(
-                action, resolved, secrets, allow_private=settings.crawl_allow_private_networks
-            )
-            sent = True
-    if sent:
+    if resolved is None:
+        result = Run(Resolved({}, {}, [], {}, []), error_class="config", visitor_text=SIGN_IN_TEXT)
+        result.error = "the action needs a verified visitor"
+    elif await over_limit(session, action, call):
+        result = Run(resolved, error_class="limited", error="a call limit is reached")
+        result.visitor_text = action.error_texts.get("limited") or DEFAULT_TEXTS["limited"]
+    else:
+        result = await run(
+            action, resolved, secrets, allow_private=settings.crawl_allow_private_networks
+        )
         await secret_store.touch(session, action.widget_id, calls.secret_names(action))
     calls.finish(call, result)
     session.add(call)
