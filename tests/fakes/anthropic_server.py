@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from tests.fakes.control import FakeControl, Script
@@ -59,6 +60,26 @@ def _message(
     }
 
 
+def _last_tool_result(body: dict[str, Any]) -> str | None:
+    found: str | None = None
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if block.get("type") == "tool_result":
+                inner = block.get("content")
+                if isinstance(inner, list):
+                    inner = "".join(str(b.get("text", "")) for b in inner)
+                found = str(inner)
+    return found
+
+
+def _tool_blocks(script: Script) -> list[dict[str, Any]]:
+    return [
+        {"type": "tool_use", "id": i, "name": n, "input": json.loads(a)}
+        for i, n, a in script.tool_arguments()
+    ]
+
+
 def create_app(control: FakeControl) -> ASGIApp:
     """The ASGI app; every behaviour comes from `control`."""
 
@@ -75,6 +96,7 @@ def create_app(control: FakeControl) -> ASGIApp:
             return
         script, fail = control.plan(request)
         body: dict[str, Any] = request.json or {}
+        script = script.for_request(_last_tool_result(body))
         if fail:
             assert script.status is not None
             error = {
@@ -93,8 +115,11 @@ def create_app(control: FakeControl) -> ASGIApp:
                 "input_tokens": prompt_tokens(script, _texts(body)),
                 "output_tokens": len(pieces),
             }
-            content = [{"type": "text", "text": "".join(pieces)}]
-            await send_json(send, 200, _message(body, content, "end_turn", usage))
+            text = "".join(pieces)
+            content = [{"type": "text", "text": text}] if text or not script.tool_calls else []
+            content += _tool_blocks(script)
+            stop = "tool_use" if script.tool_calls else "end_turn"
+            await send_json(send, 200, _message(body, content, stop, usage))
 
     return app
 
@@ -127,32 +152,62 @@ async def _stream(
                 "message_start",
             )
         )
-        await stream.send(
-            sse(
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-                "content_block_start",
+        text_block = bool(script.pieces()) or not script.tool_calls
+        if text_block:
+            await stream.send(
+                sse(
+                    {
+                        "type": "content_block_start",
+                        "index": 0,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                    "content_block_start",
+                )
             )
-        )
         await stream.send(sse({"type": "ping"}, "ping"))
         if not await stream_pieces(stream, script, delta, malformed, error):
             return
-        await stream.send(sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+        if text_block:
+            await stream.send(sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+        for index, block in enumerate(_tool_blocks(script), start=int(text_block)):
+            await _stream_tool_use(stream, index, block, script.tool_pieces)
         usage = {"output_tokens": len(script.pieces())} if script.usage else {}
         await stream.send(
             sse(
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "delta": {
+                        "stop_reason": "tool_use" if script.tool_calls else "end_turn",
+                        "stop_sequence": None,
+                    },
                     "usage": usage,
                 },
                 "message_delta",
             )
         )
         await stream.send(sse({"type": "message_stop"}, "message_stop"))
+
+
+async def _stream_tool_use(stream: Stream, index: int, block: dict[str, Any], pieces: int) -> None:
+    """A tool_use block as the API streams it: empty input, then input_json_delta parts."""
+    start = {**block, "input": {}}
+    await stream.send(
+        sse(
+            {"type": "content_block_start", "index": index, "content_block": start},
+            "content_block_start",
+        )
+    )
+    text = json.dumps(block["input"])
+    size = max(1, -(-len(text) // max(1, pieces)))
+    for i in range(0, len(text), size):
+        part = {"type": "input_json_delta", "partial_json": text[i : i + size]}
+        await stream.send(
+            sse(
+                {"type": "content_block_delta", "index": index, "delta": part},
+                "content_block_delta",
+            )
+        )
+    await stream.send(sse({"type": "content_block_stop", "index": index}, "content_block_stop"))
 
 
 class AnthropicFake(FakeServer):

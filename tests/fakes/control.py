@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 import time
@@ -34,9 +35,36 @@ class Script:
     error_after: int | None = None
     usage: bool = True
     prompt_tokens: int | None = None
+    # Tool use: the reply asks for these calls, each {"name", "arguments" (object or JSON
+    # text), optional "id"} and ends with the vendor's tool stop reason. `tool_pieces`
+    # streams each call's arguments in that many parts (1: whole, as Ollama sends them).
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    tool_pieces: int = 3
     # Benchmarks: prefix the first token with "T<monotonic ns>|" so a client on this machine
     # can measure the delay porch adds between the vendor's first token and the visitor's.
     stamp: bool = False
+
+    def reply_text(self, tool_result: str | None) -> str | None:
+        """The scripted text, with `{tool_result}` replaced by the last tool result sent."""
+        if self.text is None or "{tool_result}" not in self.text:
+            return self.text
+        return self.text.replace("{tool_result}", tool_result or "")
+
+    def for_request(self, tool_result: str | None) -> Script:
+        """This script as one request sees it: `{tool_result}` filled, and no filler tokens
+        beside tool calls unless a text was scripted."""
+        if self.tool_calls and self.text is None:
+            return replace(self, text="")
+        return replace(self, text=self.reply_text(tool_result))
+
+    def tool_arguments(self) -> list[tuple[str, str, str]]:
+        """(id, name, arguments as JSON text) of each scripted call."""
+        out = []
+        for i, call in enumerate(self.tool_calls):
+            args = call.get("arguments", {})
+            text = args if isinstance(args, str) else json.dumps(args)
+            out.append((str(call.get("id") or f"call_{i}"), str(call["name"]), text))
+        return out
 
     def pieces(self) -> list[str]:
         """The reply cut into tokens the way vendors stream them: a word with its leading space."""
@@ -67,6 +95,8 @@ class FakeControl:
         self._failed = 0
         # Bounded when a fake serves a long benchmark.
         self._requests: deque[RecordedRequest] = deque(maxlen=max_requests)
+        # Scripts for the next requests, one each, before the standing one applies again.
+        self._queued: deque[Script] = deque()
         self._disconnects = 0
         # Set when the server stops, so that hanging streams let go.
         self.stopping = threading.Event()
@@ -78,6 +108,11 @@ class FakeControl:
             self._script = new
             self._failed = 0
         return new
+
+    def then(self, *scripts: dict[str, Any]) -> None:
+        """Answer the next requests with these scripts, one each (a tool round, then its reply)."""
+        with self._lock:
+            self._queued.extend(Script(**behaviour) for behaviour in scripts)
 
     def update(self, **behaviour: Any) -> Script:
         """Change some fields of the current behaviour, keeping the rest."""
@@ -91,6 +126,7 @@ class FakeControl:
             self._script = Script()
             self._failed = 0
             self._requests.clear()
+            self._queued.clear()
             self._disconnects = 0
 
     @property
@@ -138,7 +174,7 @@ class FakeControl:
         """Record a request and decide, atomically, its script and whether it fails."""
         with self._lock:
             self._requests.append(request)
-            script = self._script
+            script = self._queued.popleft() if self._queued else self._script
             fail = script.status is not None and (
                 script.fail_times is None or self._failed < script.fail_times
             )

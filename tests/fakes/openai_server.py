@@ -37,6 +37,17 @@ def _texts(body: dict[str, Any]) -> list[str]:
     return [str(m.get("content") or "") for m in body.get("messages") or []]
 
 
+def _last_tool_result(body: dict[str, Any]) -> str | None:
+    results = [m for m in body.get("messages") or [] if m.get("role") == "tool"]
+    return str(results[-1].get("content")) if results else None
+
+
+def _split(text: str, parts: int) -> list[str]:
+    """JSON text cut into about `parts` pieces, as vendors stream a call's arguments."""
+    size = max(1, -(-len(text) // max(1, parts)))
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
 def create_app(control: FakeControl) -> ASGIApp:
     """The ASGI app; every behaviour comes from `control`."""
 
@@ -55,6 +66,7 @@ def create_app(control: FakeControl) -> ASGIApp:
             return
         script, fail = control.plan(request)
         body: dict[str, Any] = request.json or {}
+        script = script.for_request(_last_tool_result(body))
         if fail:
             assert script.status is not None
             kind, code = _ERRORS.get(script.status, ("server_error", "server_error"))
@@ -76,6 +88,14 @@ def create_app(control: FakeControl) -> ASGIApp:
 async def _complete(body: dict[str, Any], script: Script, send: Send) -> None:
     pieces = script.pieces()
     await asyncio.sleep(script.first_token_latency)
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+    calls = script.tool_arguments()
+    if calls:
+        message["content"] = message["content"] or None
+        message["tool_calls"] = [
+            {"id": i, "type": "function", "function": {"name": n, "arguments": a}}
+            for i, n, a in calls
+        ]
     reply = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -85,9 +105,9 @@ async def _complete(body: dict[str, Any], script: Script, send: Send) -> None:
         "choices": [
             {
                 "index": 0,
-                "finish_reason": "stop",
+                "finish_reason": "tool_calls" if calls else "stop",
                 "logprobs": None,
-                "message": {"role": "assistant", "content": "".join(pieces), "refusal": None},
+                "message": message,
             }
         ],
         "usage": _usage(body, script, len(pieces)),
@@ -130,7 +150,18 @@ async def _stream(
             stream, script, lambda p: chunk({"content": p}), malformed, error
         ):
             return
-        await stream.send(chunk({}, "stop"))
+        for index, (call_id, name, args) in enumerate(script.tool_arguments()):
+            head = {"index": index, "id": call_id, "type": "function"}
+            if script.tool_pieces <= 1:
+                function = {"name": name, "arguments": args}
+                await stream.send(chunk({"tool_calls": [{**head, "function": function}]}))
+                continue
+            function = {"name": name, "arguments": ""}
+            await stream.send(chunk({"tool_calls": [{**head, "function": function}]}))
+            for part in _split(args, script.tool_pieces):
+                piece = {"index": index, "function": {"arguments": part}}
+                await stream.send(chunk({"tool_calls": [piece]}))
+        await stream.send(chunk({}, "tool_calls" if script.tool_calls else "stop"))
         if include_usage:
             usage = _usage(body, script, len(script.pieces()))
             await stream.send(

@@ -16,12 +16,16 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import anthropic
+import orjson
 
 from porch.providers.base import (
     CompletionRequest,
     ProviderError,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolCalls,
+    ToolRound,
     Turn,
     Usage,
 )
@@ -84,11 +88,18 @@ class AnthropicChatModel:
         payload: dict[str, Any] = {
             "model": self._model,
             "max_tokens": request.max_tokens,
-            "messages": _alternating(request.turns),
+            "messages": [*_alternating(request.turns), *_round_messages(request.rounds)],
             "stream": True,
         }
         if request.system:
             payload["system"] = request.system
+        if request.tools:
+            payload["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+                for t in request.tools
+            ]
+            if not request.may_call_tools:
+                payload["tool_choice"] = {"type": "none"}
         return payload
 
     def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
@@ -99,9 +110,19 @@ class AnthropicChatModel:
 
 
 class _Events:
-    """Reads Messages API events: text deltas, then usage at message_stop."""
+    """Reads Messages API events: text deltas, tool_use blocks, then usage at message_stop."""
 
-    __slots__ = ("_provider", "_system", "_turns", "chars", "completion", "done", "prompt")
+    __slots__ = (
+        "_block",
+        "_calls",
+        "_provider",
+        "_system",
+        "_turns",
+        "chars",
+        "completion",
+        "done",
+        "prompt",
+    )
 
     def __init__(self, provider: str, system: str, turns: Sequence[Turn]) -> None:
         self._provider = provider
@@ -111,21 +132,43 @@ class _Events:
         self.prompt: int | None = None
         self.completion: int | None = None
         self.done = False
+        # The tool_use block being read: id, name, its input's JSON text so far, and the
+        # input its start event carried (complete already on servers that send no deltas).
+        self._block: tuple[str, str, list[str], Any] | None = None
+        self._calls: list[ToolCall] = []
 
     def feed(self, data: str) -> StreamEvent | None:
         # The `event:` line repeats the payload's `type`; only `data:` reaches here.
         event = load_event(data, self._provider)
         kind = event.get("type")
         if kind == "content_block_delta":
-            text = (event.get("delta") or {}).get("text")
+            delta = event.get("delta") or {}
+            text = delta.get("text")
             if text:
                 self.chars += len(text)
                 return TextDelta(text)
+            partial = delta.get("partial_json")
+            if partial and self._block is not None:
+                self.chars += len(partial)
+                self._block[2].append(partial)
+        elif kind == "content_block_start":
+            block = event.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                self._block = (str(block.get("id")), str(block.get("name")), [], block.get("input"))
+        elif kind == "content_block_stop":
+            if self._block is not None:
+                call_id, name, parts, start = self._block
+                args = "".join(parts) or (orjson.dumps(start).decode() if start else "{}")
+                self._calls.append(ToolCall(call_id, name, args))
+                self._block = None
         elif kind == "message_start":
             usage = (event.get("message") or {}).get("usage") or {}
             self.prompt = usage.get("input_tokens")
         elif kind == "message_delta":
             self.completion = (event.get("usage") or {}).get("output_tokens")
+            if self._calls:
+                calls, self._calls = tuple(self._calls), []
+                return ToolCalls(calls)
         elif kind == "message_stop":
             self.done = True
             prompt = self.prompt
@@ -151,6 +194,40 @@ def _alternating(turns: Sequence[Turn]) -> list[dict[str, str]]:
         else:
             messages.append({"role": turn.role, "content": turn.content})
     return messages
+
+
+def _round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each round as Anthropic replays it: tool_use blocks, then the user's tool_result blocks."""
+    messages: list[dict[str, Any]] = []
+    for done in rounds:
+        content: list[dict[str, Any]] = [{"type": "text", "text": done.text}] if done.text else []
+        content.extend(
+            {"type": "tool_use", "id": c.id, "name": c.name, "input": _input(c.arguments)}
+            for c in done.calls
+        )
+        results = [
+            {
+                "type": "tool_result",
+                "tool_use_id": r.call_id,
+                "content": r.content,
+                "is_error": r.is_error,
+            }
+            for r in done.results
+        ]
+        messages += [
+            {"role": "assistant", "content": content},
+            {"role": "user", "content": results},
+        ]
+    return messages
+
+
+def _input(arguments: str) -> Any:
+    """The input object back from its JSON text; the vendor refuses anything but an object."""
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _estimate_prompt(system: str, turns: Sequence[Turn]) -> int:

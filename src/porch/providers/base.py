@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,43 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True)
+class Tool:
+    """A function the model may call: `parameters` is its arguments' JSON Schema (an object)."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call the model asked for; `arguments` is its JSON text as the vendor sent it."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What porch answers to one ToolCall: JSON text, `is_error` for a refused or failed call."""
+
+    call_id: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRound:
+    """One round of tool use, replayed to the model after the turns: what it said and asked
+    for, and porch's results (one per call, same order)."""
+
+    text: str
+    calls: Sequence[ToolCall]
+    results: Sequence[ToolResult]
+
+
+@dataclass(frozen=True, slots=True)
 class CompletionRequest:
     """What the pipeline asks of a model: a built prompt, plus the parts it was built from.
 
@@ -42,6 +79,13 @@ class CompletionRequest:
     passages: Sequence[Passage] = ()
     temperature: float = 0.2
     max_tokens: int = 512
+    # Offered functions and the rounds of tool use so far; adapters without tool support
+    # (the extractive answerer) ignore both.
+    tools: Sequence[Tool] = ()
+    rounds: Sequence[ToolRound] = ()
+    # False: the tools stay declared (the rounds refer to them) but the model must answer
+    # in text, e.g. when the last round of tool use is spent.
+    may_call_tools: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +111,18 @@ class Grounding:
     answered: bool
 
 
-StreamEvent = TextDelta | Usage | Grounding
+@dataclass(frozen=True, slots=True)
+class ToolCalls:
+    """The model ended its message asking for these calls (sent once, before Usage)."""
+
+    calls: tuple[ToolCall, ...]
+
+
+StreamEvent = TextDelta | Usage | Grounding | ToolCalls
 
 
 class ChatModel(Protocol):
-    """A provider's model: streams text deltas, then at most one Usage.
+    """A provider's model: streams text deltas, at most one ToolCalls, then at most one Usage.
 
     The extractive answerer sends one Grounding before its text. `stream` is an async
     generator so that consumers can close it when they stop early

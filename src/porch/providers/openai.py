@@ -24,12 +24,16 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import openai
+import orjson
 
 from porch.providers.base import (
     CompletionRequest,
     ProviderError,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolCalls,
+    ToolRound,
     Turn,
     Usage,
 )
@@ -81,7 +85,8 @@ class OpenAIChatModel:
     def _payload(self, request: CompletionRequest) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages.extend({"role": turn.role, "content": turn.content} for turn in request.turns)
-        return {
+        messages.extend(_round_messages(request.rounds))
+        payload: dict[str, Any] = {
             "model": self._model,
             "messages": messages,
             "stream": True,
@@ -89,6 +94,21 @@ class OpenAIChatModel:
             "temperature": request.temperature,
             self._max_tokens_field: request.max_tokens,
         }
+        if request.tools:
+            payload["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": dict(tool.parameters),
+                    },
+                }
+                for tool in request.tools
+            ]
+            if not request.may_call_tools:
+                payload["tool_choice"] = "none"
+        return payload
 
     def stream(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
         decoder = _Chunks(self._provider, request.system, request.turns)
@@ -97,10 +117,39 @@ class OpenAIChatModel:
         )
 
 
-class _Chunks:
-    """Reads chat-completion chunks: text deltas, then usage (or an estimate) at [DONE]."""
+def _round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Each round as OpenAI replays it: the assistant's tool_calls, then one `tool` message each."""
+    messages: list[dict[str, Any]] = []
+    for done in rounds:
+        calls = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in done.calls
+        ]
+        messages.append({"role": "assistant", "content": done.text or None, "tool_calls": calls})
+        messages.extend(
+            {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
+            for result in done.results
+        )
+    return messages
 
-    __slots__ = ("_provider", "_system", "_turns", "chars", "done", "usage")
+
+class _Chunks:
+    """Reads chat-completion chunks: text deltas, tool calls, then usage (or an estimate)."""
+
+    __slots__ = (
+        "_calls",
+        "_provider",
+        "_sent_calls",
+        "_system",
+        "_turns",
+        "chars",
+        "done",
+        "usage",
+    )
 
     def __init__(self, provider: str, system: str, turns: Sequence[Turn]) -> None:
         self._provider = provider
@@ -109,19 +158,29 @@ class _Chunks:
         self.chars = 0
         self.usage: Usage | None = None
         self.done = False
+        # Tool calls arrive in pieces keyed by `index`: id and name first, arguments in parts.
+        self._calls: dict[int, list[str]] = {}
+        self._sent_calls = False
 
     def feed(self, data: str) -> StreamEvent | None:
         if data == "[DONE]":
             self.done = True
+            if self._calls and not self._sent_calls:
+                return self._tool_calls()  # a server that sent no finish_reason
             return self.usage or estimate_usage(self._system, self._turns, self.chars)
         chunk = load_event(data, self._provider)
         item: StreamEvent | None = None
         choices = chunk.get("choices")
         if choices:
-            text = (choices[0].get("delta") or {}).get("content")
+            delta = choices[0].get("delta") or {}
+            text = delta.get("content")
             if text:
                 self.chars += len(text)
                 item = TextDelta(text)
+            for part in delta.get("tool_calls") or ():
+                self._add_call_part(part)
+            if choices[0].get("finish_reason") and self._calls and not self._sent_calls:
+                item = self._tool_calls()
         elif chunk.get("error"):
             raise _stream_error(chunk["error"])
         if chunk.get("usage"):
@@ -130,6 +189,26 @@ class _Chunks:
                 chunk["usage"].get("completion_tokens") or 0,
             )
         return item
+
+    def _add_call_part(self, part: dict[str, Any]) -> None:
+        # Servers that send a call whole (Ollama, some vLLM versions) give it in one part.
+        slot = self._calls.setdefault(int(part.get("index") or 0), ["", "", ""])
+        function = part.get("function") or {}
+        slot[0] = part.get("id") or slot[0]
+        slot[1] = function.get("name") or slot[1]
+        args = function.get("arguments") or ""
+        # A few servers send the arguments as an object rather than JSON text.
+        text = args if isinstance(args, str) else orjson.dumps(args).decode()
+        slot[2] += text
+        self.chars += len(text)
+
+    def _tool_calls(self) -> ToolCalls:
+        self._sent_calls = True
+        calls = tuple(
+            ToolCall(call_id or f"call_{index}", name, args or "{}")
+            for index, (call_id, name, args) in sorted(self._calls.items())
+        )
+        return ToolCalls(calls)
 
 
 def _stream_error(error: Any) -> ProviderError:
