@@ -70,6 +70,12 @@ class Metrics:
             ["trigger", "state", "error_class"],
             registry=r,
         )
+        self.action_claims_blocked = Counter(
+            "porch_action_claims_blocked",
+            "Model replies that claimed an action was done when no call did it (claim replaced).",
+            ["provider"],
+            registry=r,
+        )
         self.rate_limited = Counter(
             "porch_rate_limited",
             "Requests refused by a limit.",
