@@ -37,13 +37,20 @@ async def take(
     question: str,
     message_id: uuid.UUID,
     emit: Emit,
+    *,
+    start: bool = True,
 ) -> str | None:
-    """The reply when this message concerns an action, else None (the answerer goes on)."""
+    """The reply when this message concerns an action, else None (the answerer goes on).
+
+    `start=False` when a model answers: it starts actions itself through tool calls, so
+    only what is pending goes on here (a confirmation typed as "yes" or "no")."""
     actions = await state.actions.enabled(widget_id)
     if not actions:
         return None
     async with state.sessionmaker() as session:
-        text = await _turn(session, state, actions, conversation_id, question, message_id, emit)
+        text = await _turn(
+            session, state, actions, conversation_id, question, message_id, emit, start
+        )
         await session.commit()
     return text
 
@@ -56,8 +63,9 @@ async def _turn(
     question: str,
     message_id: uuid.UUID,
     emit: Emit,
+    start: bool,
 ) -> str | None:
-    visitor, where = await _who(session, conversation_id)
+    visitor, where = await who(session, conversation_id)
     pending = await session.scalar(
         select(ActionCall)
         .where(ActionCall.conversation_id == conversation_id, ActionCall.status.in_(PENDING))
@@ -80,7 +88,7 @@ async def _turn(
             asked = pending.asking or ""
             args = {**pending.arguments, asked: offline.answer_to(action, asked, question)}
             return await _advance(session, state, action, pending, args, visitor, where, emit)
-    action = offline.match(actions, question)
+    action = offline.match(actions, question) if start else None
     if action is None:
         return None
     call = calls.new_call(
@@ -95,7 +103,7 @@ async def _turn(
     return await _advance(session, state, action, call, args, visitor, where, emit)
 
 
-async def _who(session: AsyncSession, conversation_id: uuid.UUID) -> tuple[Visitor, Where]:
+async def who(session: AsyncSession, conversation_id: uuid.UUID) -> tuple[Visitor, Where]:
     c = Conversation
     row = (
         await session.execute(
@@ -147,7 +155,7 @@ async def _advance(
         return result.visitor_text
     shown = {k: v for k, v in resolved.values.items() if k in visible}
     if action.needs_confirmation:
-        return await _ask_confirmation(session, action, call, shown, emit)
+        return await ask_confirmation(session, action, call, shown, emit)
     emit(ActionEvent(call.id, action.slug, "started", f"{action.title}…"))
     call.status = "running"
     result = await execute.perform(
@@ -157,7 +165,7 @@ async def _advance(
     return result.visitor_text
 
 
-async def _ask_confirmation(
+async def ask_confirmation(
     session: AsyncSession,
     action: Definition,
     call: ActionCall,

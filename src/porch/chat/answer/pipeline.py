@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import structlog
 
 from porch import crypto
+from porch.actions import acting
 from porch.actions import turn as action_turn
 from porch.chat.answer import live, prompt
 from porch.chat.answer.context import State
@@ -149,14 +150,23 @@ async def _run(state: State, accepted: Accepted, queue: asyncio.Queue[Event | No
 async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: live.Relay) -> None:
     """Retrieve and prompt, stream the model's reply to the visitor, store it, tell agents."""
     began = time.perf_counter()
-    # A message that starts or continues one of the owner's actions is answered by it.
+    # A message that starts or continues one of the owner's actions is answered by it; with
+    # a vendor's model only pending ones continue here: the model starts them by tool calls.
+    by_model = acting.by_model(state.settings, acc.widget.provider)
     acted = await action_turn.take(
-        state, acc.conversation.id, acc.widget.id, acc.question, message_id, relay
+        state,
+        acc.conversation.id,
+        acc.widget.id,
+        acc.question,
+        message_id,
+        relay,
+        start=not by_model,
     )
     if acted is not None:
         await _store_acted(state, acc, message_id, relay, acted, began)
         return
     model, request = await _prepare(state, acc)
+    model = await acting.offer(state, model, acc.conversation.id, acc.widget.id, message_id, relay)
     reply = _Reply(relay, began, quiet_refusal=bool(acc.widget.fallback_message))
     model = await _generate(state, model, request, reply)
     if not reply.answered and acc.widget.fallback_message and reply.status != "failed":
