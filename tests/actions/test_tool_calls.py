@@ -268,3 +268,24 @@ async def test_the_secret_never_reaches_the_model(
     for request in fake.control.requests:
         assert secret not in json.dumps(request.json)
     assert secret not in text
+
+
+async def test_a_models_card_can_be_answered_by_typing_yes(
+    client: httpx.AsyncClient, owner: OwnerClient, fake: FakeServer
+) -> None:
+    widget = await make_widget(owner)
+    fake.control.then(
+        {"tool_calls": ({"name": "cancel_order", "arguments": {"order_id": "F222"}},)},
+        {"text": "Please confirm on the card."},
+    )
+    with Target() as target:
+        await create(owner, widget["id"], cancel_order(target.base))
+        v = await start_conversation(client, widget["id"])
+        (card,) = actions(await say(client, v, "cancel F222"))
+        asked = fake.control.request_count
+        yes = await say(client, v, "yes")
+    # The pending card answers the "yes" itself: no model is asked, the request is sent once.
+    assert fake.control.request_count == asked
+    assert reply(yes) == "Order F222 is cancelled."
+    assert [a["call_id"] for a in actions(yes)] == [card["call_id"]] * 2
+    assert [(r.method, r.path) for r in target.requests] == [("POST", "/orders/F222/cancel")]

@@ -65,14 +65,14 @@ async def offer(
         return model
     async with state.sessionmaker() as session:
         visitor, where = await turn.who(session, conversation_id)
-    here = tools.Turn(actions, visitor, where, conversation_id, message_id, emit)
+    here = tools.TurnContext(actions, visitor, where, conversation_id, message_id, emit)
     return ActingModel(model, state, here)
 
 
 class ActingModel:
     """A ChatModel that runs the tool loop around another; one instance per reply."""
 
-    def __init__(self, inner: ChatModel, state: ActionsState, here: tools.Turn) -> None:
+    def __init__(self, inner: ChatModel, state: ActionsState, here: tools.TurnContext) -> None:
         self._inner = inner
         self._state = state
         self._here = here

@@ -76,7 +76,7 @@ class Ledger:
 
 
 @dataclass(frozen=True, slots=True)
-class Turn:
+class TurnContext:
     """Who and where the calls are for; `message_id` is the reply they belong to."""
 
     actions: tuple[Definition, ...]
@@ -92,7 +92,7 @@ def _result(call: ToolCall, content: Mapping[str, Any], *, error: bool = False) 
 
 
 async def answer(
-    session: AsyncSession, state: ActionsState, here: Turn, call: ToolCall, ledger: Ledger
+    session: AsyncSession, state: ActionsState, here: TurnContext, call: ToolCall, ledger: Ledger
 ) -> ToolResult:
     """Run, refuse or hold one tool call for confirmation; what the model is told. Flushes."""
     action = next((a for a in here.actions if a.slug == call.name), None)
