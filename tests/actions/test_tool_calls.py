@@ -96,13 +96,15 @@ async def test_a_read_runs_with_the_verified_email_not_the_models(
     client: httpx.AsyncClient, owner: OwnerClient, fake: FakeServer, streamed: bool
 ) -> None:
     widget = await make_widget(owner)
-    # Streamed: arguments in fragments over SSE to the visitor too; else whole, as JSON.
+    # Streamed: the vendor streams the arguments in fragments and the visitor reads SSE.
+    # Not: the vendor answers one JSON body (as some compatible servers do), the visitor JSON.
     fake.control.then(
         {
             "tool_calls": (lookup("A123", email="bob@example.com"),),
-            "tool_pieces": 4 if streamed else 1,
+            "tool_pieces": 4,
+            "ignore_stream": not streamed,
         },
-        {"text": "Here is what I found: {tool_result}"},
+        {"text": "Here is what I found: {tool_result}", "ignore_stream": not streamed},
     )
     with Target() as target:
         await create(owner, widget["id"], order_status(target.base))

@@ -106,7 +106,7 @@ def create_app(control: FakeControl) -> ASGIApp:
             await send_json(
                 send, script.status, {"type": "error", "error": error}, error_headers(script)
             )
-        elif body.get("stream"):
+        elif body.get("stream") and not script.ignore_stream:
             await _stream(body, script, receive, send, control)
         else:
             await asyncio.sleep(script.first_token_latency)

@@ -40,6 +40,8 @@ class Script:
     # streams each call's arguments in that many parts (1: whole, as Ollama sends them).
     tool_calls: tuple[dict[str, Any], ...] = ()
     tool_pieces: int = 3
+    # Answer in one JSON body even when a stream is asked for, as some compatible servers do.
+    ignore_stream: bool = False
     # Benchmarks: prefix the first token with "T<monotonic ns>|" so a client on this machine
     # can measure the delay porch adds between the vendor's first token and the visitor's.
     stamp: bool = False

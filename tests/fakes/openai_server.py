@@ -77,7 +77,7 @@ def create_app(control: FakeControl) -> ASGIApp:
                 "code": code,
             }
             await send_json(send, script.status, {"error": error}, error_headers(script))
-        elif body.get("stream"):
+        elif body.get("stream") and not script.ignore_stream:
             await _stream(body, script, receive, send, control)
         else:
             await _complete(body, script, send)

@@ -117,11 +117,12 @@ def ask(**over: Any) -> CompletionRequest:
     )
 
 
-@pytest.mark.parametrize("pieces", [1, 4])
+@pytest.mark.parametrize(("pieces", "whole"), [(1, False), (4, False), (1, True)])
 async def test_openai_adapter_reads_calls_and_replays_results(
-    openai_fake: OpenAIFake, openai_model: OpenAIChatModel, pieces: int
+    openai_fake: OpenAIFake, openai_model: OpenAIChatModel, pieces: int, whole: bool
 ) -> None:
-    openai_fake.control.script(tool_calls=CALLS, tool_pieces=pieces)
+    # whole: the server answers one JSON body although porch asked for a stream.
+    openai_fake.control.script(tool_calls=CALLS, tool_pieces=pieces, ignore_stream=whole)
     events = await collect(openai_model, ask(tools=(TOOL,)))
     (calls,) = [e for e in events if isinstance(e, ToolCalls)]
     assert calls.calls == (
@@ -149,14 +150,17 @@ async def test_openai_adapter_reads_calls_and_replays_results(
     }
 
 
+@pytest.mark.parametrize("whole", [False, True])
 async def test_anthropic_adapter_reads_tool_use_and_replays_results(
-    anthropic_fake: AnthropicFake, anthropic_model: AnthropicChatModel
+    anthropic_fake: AnthropicFake, anthropic_model: AnthropicChatModel, whole: bool
 ) -> None:
-    anthropic_fake.control.script(tool_calls=CALLS[:1], text="Checking.")
+    anthropic_fake.control.script(tool_calls=CALLS[:1], text="Checking.", ignore_stream=whole)
     events = await collect(anthropic_model, ask(tools=(TOOL,)))
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Checking."
     (calls,) = [e for e in events if isinstance(e, ToolCalls)]
-    assert calls.calls == (ToolCall("call_a", "order_status", '{"order_id": "A123"}'),)
+    # Streamed, the input's JSON text is passed on as sent; whole, it is re-encoded.
+    ((call_id, name, args),) = [(c.id, c.name, c.arguments) for c in calls.calls]
+    assert (call_id, name, json.loads(args)) == ("call_a", "order_status", {"order_id": "A123"})
     assert isinstance(events[-1], Usage)
     assert anthropic_fake.control.requests[-1].json["tools"][0]["input_schema"] == TOOL.parameters
 

@@ -182,6 +182,30 @@ class _Events:
             raise _stream_error(event.get("error"))
         return None
 
+    def whole(self, reply: dict[str, Any]) -> list[StreamEvent]:
+        self.done = True
+        events: list[StreamEvent] = []
+        calls: list[ToolCall] = []
+        for block in reply.get("content") or ():
+            if block.get("type") == "text" and block.get("text"):
+                self.chars += len(block["text"])
+                events.append(TextDelta(str(block["text"])))
+            elif block.get("type") == "tool_use":
+                args = orjson.dumps(block.get("input") or {}).decode()
+                calls.append(ToolCall(str(block.get("id")), str(block.get("name")), args))
+        if calls:
+            events.append(ToolCalls(tuple(calls)))
+        usage = reply.get("usage") or {}
+        prompt = usage.get("input_tokens")
+        completion = usage.get("output_tokens")
+        events.append(
+            Usage(
+                prompt if prompt is not None else _estimate_prompt(self._system, self._turns),
+                completion if completion is not None else estimate_tokens(self.chars),
+            )
+        )
+        return events
+
 
 def _alternating(turns: Sequence[Turn]) -> list[dict[str, str]]:
     """Messages must start with the user and alternate; merge or drop turns that do not."""

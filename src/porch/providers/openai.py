@@ -190,6 +190,23 @@ class _Chunks:
             )
         return item
 
+    def whole(self, reply: dict[str, Any]) -> list[StreamEvent]:
+        self.done = True
+        message = ((reply.get("choices") or [{}])[0]).get("message") or {}
+        events: list[StreamEvent] = []
+        if message.get("content"):
+            self.chars += len(message["content"])
+            events.append(TextDelta(str(message["content"])))
+        for index, call in enumerate(message.get("tool_calls") or ()):
+            self._add_call_part({"index": index, **call})
+        if self._calls:
+            events.append(self._tool_calls())
+        usage = reply.get("usage") or {}
+        if usage:
+            self.usage = Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+        events.append(self.usage or estimate_usage(self._system, self._turns, self.chars))
+        return events
+
     def _add_call_part(self, part: dict[str, Any]) -> None:
         # Servers that send a call whole (Ollama, some vLLM versions) give it in one part.
         slot = self._calls.setdefault(int(part.get("index") or 0), ["", "", ""])

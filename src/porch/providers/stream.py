@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import httpx2
 
 from porch.providers.base import StreamEvent
-from porch.providers.wire import bad_stream, drain, status_error, transport_error
+from porch.providers.wire import bad_stream, drain, load_event, status_error, transport_error
 
 
 class Decoder(Protocol):
@@ -26,6 +26,10 @@ class Decoder(Protocol):
 
     def feed(self, data: str) -> StreamEvent | None:
         """One `data:` payload (parse it with wire.load_event) to at most one event."""
+        ...
+
+    def whole(self, reply: dict[str, Any]) -> list[StreamEvent]:
+        """A complete, non-streamed reply to its events (some servers ignore `stream`)."""
         ...
 
 
@@ -65,6 +69,16 @@ async def stream_events(
     except sdk.api_error as exc:
         raise transport_error(exc, provider) from exc
     async with response:
+        # Some OpenAI-compatible servers answer tool requests in one JSON body whatever
+        # `stream` says; that reply is read whole, to the same events.
+        if response.response.headers.get("content-type", "").startswith("application/json"):
+            try:
+                raw: bytes = await response.response.aread()
+            except httpx2.HTTPError as exc:
+                raise transport_error(exc, provider) from exc
+            for event in decoder.whole(load_event(raw.decode("utf-8", "replace"), provider)):
+                yield event
+            return
         lines = response.response.aiter_lines()
         try:
             async for line in lines:
