@@ -202,3 +202,49 @@ def test_slugs_fit_the_pattern(backend: str) -> None:
     assert slug_for("2fa/reset") == "op_2fa_reset"
     assert slug_for("GET_/orders/{id}") == "get_orders_id"
     assert len(slug_for("a" * 200)) == 64
+
+
+ODD: list[Any] = [
+    _doc(paths={"/x": {"get": {"operationId": "x", "parameters": 5}}}),
+    _doc(paths={"/x": {"get": {"parameters": [5, {"name": 3}, {"in": "query"}]}}}),
+    _doc(
+        paths={
+            "/x": {
+                "post": {
+                    "summary": "two\nlines",
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"properties": {"a": 1}, "required": [{"a": 1}, 7]}
+                            }
+                        }
+                    },
+                }
+            }
+        }
+    ),
+    _doc(
+        paths={
+            "/x": {
+                "get": {
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": ["null", "integer"], "enum": [True, None, 1]},
+                        }
+                    ]
+                }
+            }
+        }
+    ),
+    "openapi: 3.1\nservers: [{url: 'https://a.example'}]\npaths: {/x: {delete: {}}}\n",
+]
+
+
+@pytest.mark.parametrize("body", ODD)
+async def test_odd_shapes_import_or_refuse_but_never_fail(owner: OwnerClient, body: Any) -> None:
+    widget = await make_widget(owner)
+    resp = await _import(owner, widget["id"], body)
+    assert resp.status_code in (201, 422), resp.text

@@ -165,6 +165,10 @@ def _name(raw: str, taken: set[str]) -> str:
     return name
 
 
+def _line(value: Any, limit: int) -> str:
+    return " ".join(str(value).split())[:limit]
+
+
 def _deref(doc: dict[str, Any], node: Any, depth: int = 0) -> Any:
     while isinstance(node, dict) and isinstance(node.get("$ref"), str):
         ref: str = node["$ref"]
@@ -291,7 +295,8 @@ def draft(
     notes: list[str] = []
     url, query, headers = path, [], {}
     merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for raw in [*shared, *(op.get("parameters") or [])]:
+    own = op.get("parameters")
+    for raw in [*shared, *(own if isinstance(own, list) else [])]:
         p = _deref(doc, raw)
         if isinstance(p, dict) and isinstance(p.get("name"), str):
             merged[(str(p.get("in")), p["name"])] = p
@@ -317,9 +322,9 @@ def draft(
         raise InvalidDocument(f"{label}: the path names a parameter it does not define.")
     fields: dict[str, Any] = {
         "slug": slug,
-        "title": str(op.get("summary") or label)[:200].strip() or slug,
+        "title": _line(op.get("summary") or label, 200) or slug,
         "description": str(op.get("description") or op.get("summary") or "")[:2000],
-        "examples": [str(op["summary"])[:500]] if isinstance(op.get("summary"), str) else [],
+        "examples": [_line(op["summary"], 500)] if isinstance(op.get("summary"), str) else [],
         "method": method,
         "url": base + url + ("?" + "&".join(query) if query else ""),
         "headers": headers,
@@ -359,7 +364,8 @@ def _body(
     if not isinstance(fields, dict):
         notes.append("request body left out: not an object with properties")
         return None
-    wanted = set(schema.get("required") or []) if isinstance(schema, dict) else set()
+    listed = schema.get("required") if isinstance(schema, dict) else None
+    wanted = {r for r in listed if isinstance(r, str)} if isinstance(listed, list) else set()
     body: dict[str, str] = {}
     for key, sub in fields.items():
         if key not in wanted:
