@@ -38,6 +38,7 @@ _NAME = re.compile(r"[^A-Za-z0-9_]+")
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _SCALARS = ("string", "integer", "number", "boolean")
 
+# YAML is read too (any other content type): declared as JSON only, the one every client sends.
 REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -45,10 +46,10 @@ REQUEST_BODY: dict[str, Any] = {
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "description": "An OpenAPI document, or {document, operation_ids?, base_url?}",
+                    "description": "An OpenAPI 3.0/3.1 document (also accepted as YAML), "
+                    "or {document, operation_ids?, base_url?}.",
                 }
-            },
-            "application/yaml": {"schema": {"type": "string", "maxLength": MAX_BYTES}},
+            }
         },
     }
 }
