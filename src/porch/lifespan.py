@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from porch import __version__, drain, gc_tuning, tasks
+from porch.actions import notify
 from porch.actions.index import ActionIndex
 from porch.curation.index import CuratedIndex
 from porch.db import create_engine, create_sessionmaker
@@ -41,6 +42,7 @@ from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
 from porch.realtime.grants import Recheck
 from porch.realtime.hub import Realtime
 from porch.settings import Settings
+from porch.webhooks.delivery import DELIVER_TASK
 from porch.webhooks.dispatch import WebhookDispatcher
 from porch.widgets.cache import WidgetCache
 
@@ -151,6 +153,13 @@ async def _start(state: State) -> None:
     settings = state.settings
     state.realtime.revoker.recheck = Recheck(state.autocommit, settings)
     await state.jobs.start()
+    jobs = state.jobs
+
+    async def deliver(delivery_id: str) -> None:
+        await jobs.enqueue(DELIVER_TASK, delivery_id)
+
+    # Action calls queue their own webhooks (`action.completed`, `action.failed`).
+    notify.install(state.sessionmaker, deliver, state.privacy.rules)
     state.evals.start_watch()
     # Durable events become webhook deliveries in the process that published them.
     state.realtime.broker.listeners.append(

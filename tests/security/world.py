@@ -119,6 +119,7 @@ ROLES: dict[tuple[str, str], Role] = {
     # actions and their secrets, the call log, the search threshold: admins
     ("POST", "/api/v1/widgets/{widget_id}/actions"): ADMIN,
     ("GET", "/api/v1/widgets/{widget_id}/actions"): ADMIN,
+    ("POST", "/api/v1/widgets/{widget_id}/actions/import"): ADMIN,
     ("GET", "/api/v1/actions/{action_id}"): ADMIN,
     ("PATCH", "/api/v1/actions/{action_id}"): ADMIN,
     ("DELETE", "/api/v1/actions/{action_id}"): ADMIN,
@@ -211,6 +212,11 @@ BODIES: dict[tuple[str, str], Any] = {
         "slug": "matrix_lookup",
         "title": "Matrix lookup",
         "url": "https://example.com/orders",
+    },
+    ("POST", "/api/v1/widgets/{widget_id}/actions/import"): {
+        "openapi": "3.0.3",
+        "servers": [{"url": "https://example.com"}],
+        "paths": {"/matrix": {"get": {"operationId": "matrixImported"}}},
     },
     ("PATCH", "/api/v1/actions/{action_id}"): {"title": "Matrix"},
     ("POST", "/api/v1/actions/{action_id}/test"): {"arguments": {}},

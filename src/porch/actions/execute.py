@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch.actions import calls
+from porch.actions import calls, notify
 from porch.actions import secrets as secret_store
 from porch.actions.arguments import Resolved, SignInRequired, Visitor, Where
 from porch.actions.definition import Definition
@@ -74,6 +74,7 @@ async def perform(
     calls.finish(call, result)
     session.add(call)
     await session.flush()
+    await notify.finished(session, call)
     metrics.action_calls.labels(call.trigger, result.state, result.error_class or "none").inc()
     log.info(
         "action_" + result.state,

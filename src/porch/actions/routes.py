@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from porch.accounts.dependencies import AdminScope
-from porch.actions import calls, secrets, service, trial
+from porch.actions import calls, openapi, secrets, service, trial
 from porch.actions.dependencies import ActionsDep
 from porch.actions.schemas import (
     ActionIn,
@@ -16,6 +16,7 @@ from porch.actions.schemas import (
     ActionOut,
     ActionPatch,
     CallList,
+    ImportOut,
     SecretIn,
     SecretList,
     TestIn,
@@ -35,6 +36,25 @@ async def create_action(
 ) -> ActionOut:
     action = await service.create(session, pubsub, owner.workspace_id, widget_id, body)
     return service.to_out(action)
+
+
+@router.post(
+    "/widgets/{widget_id}/actions/import",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImportOut,
+    openapi_extra=openapi.REQUEST_BODY,
+)
+async def import_actions(
+    widget_id: uuid.UUID,
+    request: Request,
+    owner: AdminScope,
+    session: SessionDep,
+    pubsub: PubSubDep,
+) -> ImportOut:
+    """Disabled draft actions from an OpenAPI 3.0/3.1 document (JSON or YAML), or from
+    `{document, operation_ids?, base_url?}`; all of them or none (422 names what is wrong)."""
+    raw = await openapi.read_bounded(request.stream())
+    return await openapi.import_document(session, pubsub, owner.workspace_id, widget_id, raw)
 
 
 @router.get("/widgets/{widget_id}/actions", response_model=ActionList)

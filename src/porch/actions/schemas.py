@@ -199,6 +199,16 @@ class ActionList(BaseModel):
     actions: list[ActionOut]
 
 
+class ImportedOut(BaseModel):
+    operation: str = Field(description="The operationId (or `METHOD /path`) it came from.")
+    action: ActionOut
+    notes: list[str] = Field(description="What the draft leaves out and why.")
+
+
+class ImportOut(BaseModel):
+    actions: list[ImportedOut]
+
+
 class SecretIn(Strict):
     # Sent in headers: no NUL or line breaks.
     value: Line = Field(min_length=1, max_length=4000)

@@ -18,6 +18,9 @@ EventName = Literal[
     "feedback.created",
     # Sent by evals/ (not a conversation's event): a test that passed now fails.
     "eval.regressed",
+    # Sent by actions/notify.py: a call to the owner's API finished, succeeded or not.
+    "action.completed",
+    "action.failed",
 ]
 EVENT_NAMES: tuple[str, ...] = (
     "conversation.created",
@@ -26,6 +29,8 @@ EVENT_NAMES: tuple[str, ...] = (
     "conversation.closed",
     "feedback.created",
     "eval.regressed",
+    "action.completed",
+    "action.failed",
 )
 
 
