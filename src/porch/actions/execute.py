@@ -30,7 +30,9 @@ async def resolve_for(
     where: Where,
 ) -> tuple[Resolved | None, dict[str, str]]:
     """The arguments (None when a verified visitor is needed) and the widget's secrets."""
-    secrets = await secret_store.values(session, settings, action.widget_id)
+    secrets = await secret_store.values(
+        session, settings, action.widget_id, calls.secret_names(action)
+    )
     try:
         return prepare(action, proposed, visitor, where, secrets), secrets
     except SignInRequired:
