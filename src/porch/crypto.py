@@ -71,4 +71,7 @@ def identity_hash(secret: str, user_id: str) -> str:
 
 
 def identity_ok(secret: str, user_id: str, sent_hash: str) -> bool:
-    return hmac.compare_digest(identity_hash(secret, user_id), sent_hash.strip().lower())
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters, and the
+    # sent hash is whatever the visitor's browser sent (a 500 in the API fuzz).
+    expected = identity_hash(secret, user_id).encode()
+    return hmac.compare_digest(expected, sent_hash.strip().lower().encode())

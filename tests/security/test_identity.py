@@ -76,6 +76,9 @@ async def test_required_identity_refuses_unsigned_and_wrongly_signed_visitors(
     # Another user's valid hash does not sign this user's id.
     swapped = await _start(client, w["id"], user={"id": "u-1", "hash": sign(secret, "u-2")})
     assert swapped.status_code == 403
+    # A hash that is not hex at all (non-ASCII text) is as wrong, not a 500.
+    odd = await _start(client, w["id"], user={"id": "u-1", "hash": "é" * 64})
+    assert odd.status_code == 403 and odd.json()["error"]["code"] == "identity_invalid"
     # The compatibility routes start conversations too, and meet the same check.
     compat = await client.post("/chat/message", json={"message": "hi", "widgetId": w["id"]})
     assert compat.status_code == 401

@@ -65,7 +65,8 @@ async def _turn(
     emit: Emit,
     start: bool,
 ) -> str | None:
-    visitor, where = await who(session, conversation_id)
+    # The pending call first, the visitor only when a call goes on: most messages to a
+    # widget with actions concern none, and should cost one query (bench/actions.py).
     pending = await session.scalar(
         select(ActionCall)
         .where(ActionCall.conversation_id == conversation_id, ActionCall.status.in_(PENDING))
@@ -87,6 +88,7 @@ async def _turn(
                 return STOPPED
             asked = pending.asking or ""
             args = {**pending.arguments, asked: offline.answer_to(action, asked, question)}
+            visitor, where = await who(session, conversation_id)
             return await _advance(session, state, action, pending, args, visitor, where, emit)
     action = offline.match(actions, question) if start else None
     if action is None:
@@ -100,6 +102,7 @@ async def _turn(
         message_id=message_id,
     )
     args = offline.extract(action, question)
+    visitor, where = await who(session, conversation_id)
     return await _advance(session, state, action, call, args, visitor, where, emit)
 
 

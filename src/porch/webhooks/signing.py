@@ -40,4 +40,7 @@ def verify(
         return False
     if abs(now - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(parts.get("v1", ""), signature(secret, timestamp, body))
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+    return hmac.compare_digest(
+        parts.get("v1", "").encode(), signature(secret, timestamp, body).encode()
+    )
