@@ -253,3 +253,28 @@ async def test_no_write_lock_is_held_while_the_owners_api_answers(
         read = await say(client, reader, "Where is my order A123?")
         assert reply(read) == "Order A123 is shipped, arriving Monday.", reply(read)
     assert free == [True, True, True]
+
+
+async def test_an_answered_card_reaches_the_inbox_live(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    """The outcome of a confirmation is published to agents' sockets as it is stored, not
+    only recorded for a later reload."""
+    from tests.realtime.kit import inbox_socket, until
+
+    widget = await make_widget(owner)
+    with Target() as target:
+        await create(owner, widget["id"], cancel_order(target.base))
+        v = await start_conversation(client, widget["id"])
+        card = await _propose(client, v, "J555")
+        async with inbox_socket(app, owner) as agent:
+            ok = await _answer(client, v, card, decision="confirm")
+            assert ok.status_code == 200, ok.text
+            told = await until(
+                agent,
+                lambda f: (
+                    f.get("type") == "message.created"
+                    and f["message"]["content"] == "Order J555 is cancelled."
+                ),
+            )
+    assert told["conversation_id"] == v.conversation_id

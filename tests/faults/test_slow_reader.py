@@ -114,6 +114,7 @@ async def test_stalled_readers_do_not_hold_the_reply_or_grow_memory(
         grown_kb = rss_kb(proc.pid) - before
         # Each stalled stream keeps its unsent text (about 40 KB of SSE here), not a queue
         # of event objects; 20 of them stay well under what a backlog would cost.
+        print(f"{grown_kb / STALLED:.0f} KB per stalled stream")  # pytest -s prints it
         assert grown_kb / STALLED < 1024, f"{grown_kb / STALLED:.0f} KB per stalled stream"
         # And the readers, when they resume, get the whole reply, intact.
         for reader in readers:

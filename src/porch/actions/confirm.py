@@ -20,6 +20,7 @@ from porch.actions.definition import Definition
 from porch.actions.events import ActionEvent
 from porch.actions.runner import DEFAULT_TEXTS
 from porch.actions.schemas import ConfirmIn, ConfirmOut
+from porch.db import run_after_commit
 from porch.errors import Conflict, NotFound, PorchError
 from porch.models import ActionCall, Conversation
 from porch.models.base import utcnow
@@ -128,6 +129,9 @@ async def decide(
         )
         await reply(session, call, text)
         await session.commit()
+        # Not a request's session scope: what waits for the commit runs here (the reply's
+        # event for agents' sockets, chat/visitor/service.py).
+        await run_after_commit(session)
     if outcome == "expired":
         raise Expired("The confirmation expired; nothing was done.")
     return ConfirmOut(state=outcome, text=text, call_id=call_id)
