@@ -8,7 +8,6 @@ widget's `timeout_minutes` pass without a person being active on it; then it ans
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,11 +45,6 @@ class Requested:
     online: bool
     reply_expected_at: datetime | None
     events: list[Envelope]
-
-
-async def settings_for(conn: AsyncConnection, widget_id: uuid.UUID) -> Handoff:
-    raw = await conn.scalar(select(Widget.handoff).where(Widget.id == widget_id))
-    return Handoff.model_validate(raw or {})
 
 
 def enabled(widget: WidgetConfig, settings: Handoff) -> bool:
@@ -143,7 +137,7 @@ async def request(
     Asking again while waiting changes nothing and answers the same. The events are stored
     in the caller's transaction; the caller publishes them once it has committed.
     """
-    settings = await settings_for(conn, widget.id)
+    settings = widget.handoff
     if not enabled(widget, settings):
         raise Conflict(
             "This widget does not hand conversations to people.", code="handoff_disabled"
@@ -248,7 +242,7 @@ async def offer(
     """The text of a handoff offer after this reply, or None (per the widget's mode)."""
     if answered and not asks_for_person(question):
         return None
-    settings = await settings_for(conn, widget.id)
+    settings = widget.handoff
     if not enabled(widget, settings):
         return None
     if asks_for_person(question):

@@ -9,20 +9,23 @@ from dataclasses import dataclass
 from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_TYPES = (bindparam("wid", type_=Uuid()), bindparam("ws", type_=Uuid()))
+PARAM_TYPES = (bindparam("wid", type_=Uuid()), bindparam("ws", type_=Uuid()))
 
 # The widget's and the workspace's rows, for the day and the month, in the same order every
 # time: concurrent statements lock shared rows in one order and never deadlock.
-_COUNT_MESSAGE = text(
+# The statements' text is shared with the chat path, which runs it inside one statement
+# with the message's insert (chat/answer/writes.py).
+COUNT_MESSAGE_SQL = (
     "INSERT INTO usage_counters (scope, scope_id, period, workspace_id, messages) VALUES "
     "('widget', :wid, :day, :ws, 1), ('widget', :wid, :month, :ws, 1), "
     "('workspace', :ws, :day, :ws, 1), ('workspace', :ws, :month, :ws, 1) "
     "ON CONFLICT (scope, scope_id, period) DO UPDATE "
     "SET messages = usage_counters.messages + 1 "
-    "RETURNING scope, period, messages, prompt_tokens + completion_tokens, cost_usd"
-).bindparams(*_TYPES)
+    "RETURNING scope, period, messages, prompt_tokens + completion_tokens AS tokens, cost_usd"
+)
+_COUNT_MESSAGE = text(COUNT_MESSAGE_SQL).bindparams(*PARAM_TYPES)
 
-_ADD_REPLY = text(
+ADD_REPLY_SQL = (
     "INSERT INTO usage_counters "
     "(scope, scope_id, period, workspace_id, prompt_tokens, completion_tokens, cost_usd) VALUES "
     "('widget', :wid, :day, :ws, :pt, :ct, :cost), "
@@ -33,8 +36,9 @@ _ADD_REPLY = text(
     "prompt_tokens = usage_counters.prompt_tokens + excluded.prompt_tokens, "
     "completion_tokens = usage_counters.completion_tokens + excluded.completion_tokens, "
     "cost_usd = usage_counters.cost_usd + excluded.cost_usd "
-    "RETURNING scope, period, messages, prompt_tokens + completion_tokens, cost_usd"
-).bindparams(*_TYPES)
+    "RETURNING scope, period, messages, prompt_tokens + completion_tokens AS tokens, cost_usd"
+)
+_ADD_REPLY = text(ADD_REPLY_SQL).bindparams(*PARAM_TYPES)
 
 _READ = text(
     "SELECT scope, period, messages, prompt_tokens, completion_tokens, cost_usd "
@@ -58,7 +62,7 @@ class Counts:
 Totals = dict[tuple[str, str], Counts]
 
 
-def _params(
+def params(
     widget_id: uuid.UUID, workspace_id: uuid.UUID, day: str, month: str
 ) -> dict[str, object]:
     return {
@@ -69,7 +73,7 @@ def _params(
     }
 
 
-def _totals(rows: list[tuple[str, str, int, int, float]], day: str) -> Totals:
+def totals_of(rows: list[tuple[str, str, int, int, float]], day: str) -> Totals:
     out: Totals = {}
     for scope, period, messages, tokens, cost in rows:
         # tokens are reported summed: prompt carries the total, which is all budgets need.
@@ -82,8 +86,8 @@ def _totals(rows: list[tuple[str, str, int, int, float]], day: str) -> Totals:
 async def count_message(
     conn: AsyncConnection, widget_id: uuid.UUID, workspace_id: uuid.UUID, day: str, month: str
 ) -> Totals:
-    result = await conn.execute(_COUNT_MESSAGE, _params(widget_id, workspace_id, day, month))
-    return _totals([tuple(r) for r in result.all()], day)
+    result = await conn.execute(_COUNT_MESSAGE, params(widget_id, workspace_id, day, month))
+    return totals_of([tuple(r) for r in result.all()], day)
 
 
 async def add_reply(
@@ -97,14 +101,14 @@ async def add_reply(
     completion_tokens: int,
     cost_usd: float,
 ) -> Totals:
-    params = {
-        **_params(widget_id, workspace_id, day, month),
+    values = {
+        **params(widget_id, workspace_id, day, month),
         "pt": prompt_tokens,
         "ct": completion_tokens,
         "cost": cost_usd,
     }
-    result = await conn.execute(_ADD_REPLY, params)
-    return _totals([tuple(r) for r in result.all()], day)
+    result = await conn.execute(_ADD_REPLY, values)
+    return totals_of([tuple(r) for r in result.all()], day)
 
 
 async def read(

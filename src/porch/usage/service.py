@@ -55,12 +55,9 @@ def _used(budget: Budget, totals: Totals) -> float:
     return float(getattr(counts, budget.metric))
 
 
-async def count_message(
-    state: Counting, conn: AsyncConnection, widget: WidgetConfig
-) -> Spent | None:
-    """Count a visitor's message; return the first spent budget, if any."""
-    day, month = periods(utcnow())
-    totals = await counters.count_message(conn, widget.id, widget.workspace_id, day, month)
+async def counted_message(state: Counting, widget: WidgetConfig, totals: Totals) -> Spent | None:
+    """After a visitor's message was counted (`totals`: the counters after it): announce the
+    budgets it crossed; return the first spent one, if any."""
     spent: Spent | None = None
     for budget in budgets_for(state, widget):
         used = _used(budget, totals)
@@ -72,30 +69,12 @@ async def count_message(
     return spent
 
 
-async def record_reply(
-    state: Counting,
-    conn: AsyncConnection,
-    widget: WidgetConfig,
-    *,
-    prompt_tokens: int,
-    completion_tokens: int,
-    cost_usd: float,
+async def counted_reply(
+    state: Counting, widget: WidgetConfig, totals: Totals, *, tokens: int, cost_usd: float
 ) -> None:
-    """Add a reply's tokens and cost to this month's (and day's) counters."""
-    if prompt_tokens == 0 and completion_tokens == 0 and cost_usd == 0:
-        return  # nothing to add: spare the round trip
-    day, month = periods(utcnow())
-    totals = await counters.add_reply(
-        conn,
-        widget.id,
-        widget.workspace_id,
-        day,
-        month,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        cost_usd=cost_usd,
-    )
-    added = {"tokens": prompt_tokens + completion_tokens, "cost_usd": cost_usd}
+    """After a reply's tokens and cost were added (`totals`: the counters after it): announce
+    the token and cost budgets it crossed."""
+    added = {"tokens": tokens, "cost_usd": cost_usd}
     for budget in budgets_for(state, widget):
         if budget.metric == "messages":
             continue

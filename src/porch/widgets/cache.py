@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from porch.models import Widget
 from porch.pubsub import PubSub
-from porch.widgets.schemas import Features, PublicConfig, Theme
+from porch.widgets.schemas import Features, Handoff, PublicConfig, Theme
 
 CHANNEL = "widget.changed"
 
@@ -48,6 +48,8 @@ class WidgetConfig:
     identity_secret_encrypted: str | None = None
     require_identity: bool = False
     provider_api_key_encrypted: str | None = None
+    # Read by every unanswered reply (whether to offer a person): kept here, not re-read.
+    handoff: Handoff = field(default_factory=Handoff)
 
     def allows_origin(self, origin: str | None, own_host: str | None = None) -> bool:
         """Whether a browser on `origin` may use this widget.
@@ -93,6 +95,7 @@ def build_config(widget: Widget) -> WidgetConfig:
         identity_secret_encrypted=widget.identity_secret_encrypted,
         require_identity=widget.require_identity,
         provider_api_key_encrypted=widget.provider_api_key_encrypted,
+        handoff=Handoff.model_validate(widget.handoff or {}),
     )
 
 

@@ -8,6 +8,7 @@ queues.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,28 +20,34 @@ from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
 from porch.models.base import utcnow
 from porch.realtime import events as ev
+from porch.realtime.events import Envelope
 
 Emit = Any  # Callable[[Event], None]; the pipeline's type, without importing it back
 
 
+def message_event(
+    message_id: Any,
+    role: str,
+    content: str,
+    at: datetime,
+    *,
+    status: str | None = None,
+    sources: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The data of a stored message's `message.created` event, as agents' sockets get it."""
+    message: dict[str, Any] = {"id": message_id, "role": role, "content": content}
+    if status is not None:
+        message |= {"status": status, "sources": sources or []}
+    return {"message": handoff.message_json(message, at)}
+
+
 async def visitor_message(
-    state: State, conn: AsyncConnection, ref: ConversationRef, message_id: Any, content: str
+    state: State, conn: AsyncConnection, ref: ConversationRef, stored: Envelope
 ) -> bool:
     """Publish the visitor's stored message; True when a person has the conversation.
 
-    `conn` is an autocommit connection: the event is durable before it is published."""
-    now = utcnow()
-    await state.realtime.emit(
-        conn,
-        ref.workspace_id,
-        ref.id,
-        ev.MESSAGE_CREATED,
-        {
-            "message": handoff.message_json(
-                {"id": message_id, "role": "user", "content": content}, now
-            )
-        },
-    )
+    `stored` was recorded on the autocommit `conn`: durable before it is published."""
+    state.realtime.broker.publish(stored)
     quiet, resumed = await handoff.assistant_quiet(conn, ref)
     if resumed is not None:
         state.realtime.broker.publish(resumed)
@@ -77,31 +84,16 @@ class Relay:
         elif isinstance(event, Done):
             self._done = event
 
-    async def finish(self, conn: AsyncConnection) -> None:
-        """Publish the stored reply; offer a person when the widget's mode says so.
+    def publish(self, stored: Envelope) -> None:
+        """Publish the stored reply's event (recorded with the reply: chat/answer/writes.py)."""
+        self._state.realtime.broker.publish(stored)
 
-        `conn` is the autocommit connection the reply was stored on."""
+    async def finish(self, conn: AsyncConnection, stored: Envelope) -> None:
+        """Publish the stored reply; offer a person when the widget's mode says so."""
+        self.publish(stored)
         done, acc = self._done, self._acc
         if done is None or done.message_id is None:
             return
-        at = done.created_at or utcnow()
-        await self._state.realtime.emit(
-            conn,
-            *self._scope,
-            ev.MESSAGE_CREATED,
-            {
-                "message": handoff.message_json(
-                    {
-                        "id": done.message_id,
-                        "role": "assistant",
-                        "content": done.content,
-                        "status": done.status,
-                        "sources": self._sources,
-                    },
-                    at,
-                )
-            },
-        )
         text = await handoff.offer(
             conn,
             acc.conversation,

@@ -18,7 +18,7 @@ import structlog
 from porch import crypto
 from porch.actions import acting
 from porch.actions import turn as action_turn
-from porch.chat.answer import live, prompt
+from porch.chat.answer import live, prompt, writes
 from porch.chat.answer.context import State
 from porch.chat.answer.events import Done, Event, Failed, SourcesFound, Started, Token
 from porch.chat.answer.sources import cited_sources
@@ -96,7 +96,8 @@ async def accept(
             # what the workspace's rules remove (card numbers by default).
             rules = await state.redaction.rules(conn, conversation.workspace_id)
             question, redacted = redact(question, rules, "store")
-            await repo.insert_message(
+            now = utcnow()
+            stored = await writes.store(
                 conn,
                 {
                     "id": user_message_id,
@@ -105,15 +106,16 @@ async def accept(
                     "widget_id": conversation.widget_id,
                     "role": "user",
                     "content": question,
-                    "status": "complete",
-                    "sources": [],
                     "redactions": redacted or None,
+                    "created_at": now,
                 },
-                now=utcnow(),
+                live.message_event(user_message_id, "user", question, now),
+                count=None,
             )
-            spent = await budgets.count_message(state, conn, widget)
+            assert stored.totals is not None
+            spent = await budgets.counted_message(state, widget, stored.totals)
             # A person's conversation gets no assistant reply.
-            quiet = await live.visitor_message(state, conn, conversation, user_message_id, question)
+            quiet = await live.visitor_message(state, conn, conversation, stored.event)
         message_id = None if quiet else uuid7()
         return Accepted(conversation, widget, question, user_message_id, message_id, spent)
 
@@ -263,8 +265,9 @@ async def _store(
     cost = cost_usd(state.settings, model.model, usage)
     created_at = utcnow()
     latency_ms = int((time.perf_counter() - began) * 1000)
+    tokens = writes.Tokens(usage.prompt_tokens, usage.completion_tokens, cost)
     async with state.autocommit.connect() as conn:
-        await repo.insert_message(
+        stored = await writes.store(
             conn,
             {
                 "id": message_id,
@@ -284,19 +287,29 @@ async def _store(
                 "first_token_ms": reply.first_token_ms,
                 "error_code": reply.error_code,
                 "unanswered": not reply.answered,
+                "created_at": created_at,
             },
-            now=created_at,
+            live.message_event(
+                message_id,
+                "assistant",
+                reply.text,
+                created_at,
+                status=reply.status,
+                sources=sources,
+            ),
+            count=tokens,
         )
-        await budgets.record_reply(
-            state,
-            conn,
-            widget,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cost_usd=cost,
-        )
+        if stored.totals is not None:
+            await budgets.counted_reply(
+                state,
+                widget,
+                stored.totals,
+                tokens=tokens.prompt + tokens.completion,
+                cost_usd=cost,
+            )
         state.metrics.messages.labels(reply.status).inc()
         if reply.status == "failed":
+            relay.publish(stored.event)
             relay(
                 Failed(
                     reply.error_code or "provider_error",
@@ -316,8 +329,8 @@ async def _store(
                 created_at,
             )
         )
-        # The visitor has the whole reply; agents get the stored message on the same connection.
-        await relay.finish(conn)
+        # The visitor has the whole reply; agents get the stored message.
+        await relay.finish(conn, stored.event)
 
 
 async def _answer_spent(state: State, acc: Accepted, message_id: uuid.UUID, emit: Emit) -> None:
