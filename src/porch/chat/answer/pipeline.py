@@ -7,7 +7,6 @@ own task, so a visitor who closes the tab, or a shutdown, never cuts a reply mid
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from porch.actions import turn as action_turn
 from porch.chat.answer import live, prompt, writes
 from porch.chat.answer.context import State
 from porch.chat.answer.events import Done, Event, Failed, SourcesFound, Started, Token
+from porch.chat.answer.reply import Reply
 from porch.chat.answer.sources import cited_sources
 from porch.chat.answer.stream import ReplyQueue
 from porch.conversations import repository as repo
@@ -36,11 +36,8 @@ from porch.privacy.redaction import redact
 from porch.providers.base import (
     ChatModel,
     CompletionRequest,
-    Grounding,
     ProviderUnavailable,
-    StreamEvent,
     StreamInterrupted,
-    TextDelta,
     Usage,
 )
 from porch.providers.pricing import cost_usd
@@ -169,10 +166,10 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: liv
         return
     model, request = await _prepare(state, acc)
     model = await acting.offer(state, model, acc.conversation.id, acc.widget.id, message_id, relay)
-    reply = _Reply(relay, began, quiet_refusal=bool(acc.widget.fallback_message))
+    reply = Reply(relay, began, quiet_refusal=bool(acc.widget.fallback_message))
     model = await _generate(state, model, request, reply)
     if not reply.answered and acc.widget.fallback_message and reply.status != "failed":
-        # One refusal, in the owner's words: the answerer's own was held back (_Reply).
+        # One refusal, in the owner's words: the answerer's own was held back (Reply).
         reply.add(("\n\n" if reply.text else "") + acc.widget.fallback_message)
     await _store(state, acc, message_id, relay, reply, model, request, began)
 
@@ -180,7 +177,7 @@ async def _answer(state: State, acc: Accepted, message_id: uuid.UUID, relay: liv
 async def _store_acted(
     state: State, acc: Accepted, message_id: uuid.UUID, relay: live.Relay, text: str, began: float
 ) -> None:
-    reply = _Reply(relay, began)
+    reply = Reply(relay, began)
     reply.add(text)
     reply.answered = True
     model = state.providers.extractive()
@@ -230,7 +227,7 @@ async def _prepare(state: State, acc: Accepted) -> tuple[ChatModel, CompletionRe
 
 
 async def _generate(
-    state: State, model: ChatModel, request: CompletionRequest, reply: _Reply
+    state: State, model: ChatModel, request: CompletionRequest, reply: Reply
 ) -> ChatModel:
     """Stream the reply; the model that answered (the extractive one when the widget's was
     unavailable before its first token)."""
@@ -253,7 +250,7 @@ async def _store(
     acc: Accepted,
     message_id: uuid.UUID,
     relay: live.Relay,
-    reply: _Reply,
+    reply: Reply,
     model: ChatModel,
     request: CompletionRequest,
     began: float,
@@ -358,50 +355,3 @@ async def _answer_spent(state: State, acc: Accepted, message_id: uuid.UUID, emit
     state.metrics.messages.labels("fallback").inc()
     emit(SourcesFound([]))
     emit(Done(message_id, 0, 0, 0, "fallback", text, created_at))
-
-
-class _Reply:
-    """Accumulates one reply while forwarding its deltas the moment they arrive."""
-
-    def __init__(self, emit: Emit, began: float, *, quiet_refusal: bool = False) -> None:
-        self._emit = emit
-        # The owner set a fallback text: an answerer that says it has no answer is not
-        # relayed, so the visitor reads the owner's words alone.
-        self._quiet_refusal = quiet_refusal
-        self._refusing = False
-        self._began = began
-        self._parts: list[str] = []
-        self.usage: Usage | None = None
-        self.answered = False
-        self.status = "complete"
-        self.error_code: str | None = None
-        self.error_message: str | None = None
-        self.first_token_ms: int | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(self._parts)
-
-    def add(self, delta: str) -> None:
-        if self.first_token_ms is None:
-            self.first_token_ms = int((time.perf_counter() - self._began) * 1000)
-        self._parts.append(delta)
-        self._emit(Token(delta))
-
-    async def consume(self, model: ChatModel, request: CompletionRequest) -> None:
-        # A chat model is grounded when it was given passages; the extractive one says so itself.
-        self.answered = bool(request.passages)
-        # aclosing: if this task is cancelled, the provider's HTTP stream closes at once.
-        async with contextlib.aclosing(model.stream(request)) as stream:
-            async for event in stream:
-                self._on(event)
-
-    def _on(self, event: StreamEvent) -> None:
-        if isinstance(event, TextDelta):
-            if event.text and not self._refusing:
-                self.add(event.text)
-        elif isinstance(event, Usage):
-            self.usage = event
-        elif isinstance(event, Grounding):
-            self.answered = event.answered
-            self._refusing = self._quiet_refusal and not event.answered
