@@ -6,7 +6,7 @@ PYTHON ?= python3
 # Test processes for `make test` (pytest-xdist; each has its own PostgreSQL and Redis database).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test test-fast lint format bench docs clean
+.PHONY: install run test test-fast lint format bench bench-peer docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ format: install
 bench: install
 	@bash scripts/ensure-services.sh --bench
 	$(PY) -m bench.chat
+
+## make bench-peer: porch beside Spur on the same work (needs SPUR_DIR; see bench/peer.py)
+bench-peer: install
+	@bash scripts/ensure-services.sh --bench
+	$(PY) -m bench.peer $(PEER_ARGS)
 
 ## docs/configuration.md is generated from the settings class; a test fails when it is stale
 docs: install
