@@ -56,7 +56,6 @@ _CONVERSATION = select(
     conversations.c.status,
     conversations.c.visitor_token_hash,
 ).where(conversations.c.id == bindparam("id"))
-_BY_TOKEN = select(conversations.c.id).where(conversations.c.visitor_token_hash == bindparam("h"))
 _MESSAGE_CONVERSATION = select(messages.c.conversation_id).where(messages.c.id == bindparam("id"))
 _INSERT_MESSAGE = messages.insert()
 _RECENT = (
@@ -76,10 +75,6 @@ _RECENT_BEFORE = (
 async def conversation(conn: AsyncConnection, conversation_id: uuid.UUID) -> ConversationRef | None:
     row = (await conn.execute(_CONVERSATION, {"id": conversation_id})).first()
     return ConversationRef(*row) if row else None
-
-
-async def conversation_by_token(conn: AsyncConnection, token_hash: str) -> uuid.UUID | None:
-    return await conn.scalar(_BY_TOKEN, {"h": token_hash})
 
 
 async def message_conversation(conn: AsyncConnection, message_id: uuid.UUID) -> uuid.UUID | None:

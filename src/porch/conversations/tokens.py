@@ -31,6 +31,14 @@ _CONVERSATION = select(
     _c.visitor_token_hash,
     _c.last_message_at,
 ).where(_c.id == bindparam("id"))
+_OWN_TOKEN = select(
+    _c.id,
+    _c.widget_id,
+    _c.workspace_id,
+    _c.status,
+    _c.visitor_token_hash,
+    _c.last_message_at,
+).where(_c.visitor_token_hash == bindparam("h"))
 _EXTRA_TOKEN = select(visitor_tokens.c.conversation_id, visitor_tokens.c.created_at).where(
     visitor_tokens.c.token_hash == bindparam("h")
 )
@@ -63,6 +71,18 @@ async def token_state(
         row.id, row.widget_id, row.workspace_id, row.status, row.visitor_token_hash
     )
     return TokenState(ref, active)
+
+
+async def own_token_state(conn: AsyncConnection, token_hash: str) -> TokenState | None:
+    """The conversation whose own token this is, in one read: the compatibility routes,
+    whose session id is the token and names no conversation id to check it against."""
+    row = (await conn.execute(_OWN_TOKEN, {"h": token_hash})).first()
+    if row is None:
+        return None
+    ref = ConversationRef(
+        row.id, row.widget_id, row.workspace_id, row.status, row.visitor_token_hash
+    )
+    return TokenState(ref, row.last_message_at)
 
 
 def token_expires(settings: Settings, active: datetime) -> datetime:

@@ -59,3 +59,25 @@ async def test_a_widget_without_knowledge_searches_nothing(
     # each insert of the fused statements apart (no INSERT inside a CTE there).
     expected = 5 if backend == "postgres" else 9
     assert [len(s) for s in per] == [expected] * len(per), per
+
+
+async def test_the_spur_route_costs_what_the_native_one_does(
+    app: FastAPI, owner: OwnerClient, client: httpx.AsyncClient, backend: str
+) -> None:
+    """`POST /chat/message` (the compatibility route the peer benchmark drives) finds the
+    default widget and the session from memory and a lookup, then the same writes."""
+    await make_widget(owner)
+    first = await client.post("/chat/message", json={"message": "hello"})
+    assert first.status_code == 200, first.text
+    session = first.json()["sessionId"]
+    seen = _record(app)
+    per = []
+    for n in range(3):
+        before = len(seen)
+        resp = await client.post(
+            "/chat/message", json={"message": f"and {n}?", "sessionId": session}
+        )
+        assert resp.status_code == 200, resp.text
+        per.append(seen[before:])
+    expected = 5 if backend == "postgres" else 9
+    assert [len(s) for s in per] == [expected] * len(per), per

@@ -26,10 +26,10 @@ from porch.chat.answer.stream import events as reply_events
 from porch.chat.visitor import compat_shapes as shapes
 from porch.chat.visitor import intake, service
 from porch.chat.visitor.compat_shapes import CompatMessage
-from porch.chat.visitor.dependencies import Visitor, visitor_for, widget_for_visitor
+from porch.chat.visitor.dependencies import Visitor, admitted, visitor_for, widget_for_visitor
 from porch.chat.visitor.mapping import client_ip
 from porch.chat.visitor.schemas import ConversationIn
-from porch.conversations import repository as repo
+from porch.conversations.tokens import own_token_state
 from porch.errors import NotFound, Unauthorized, Unavailable
 from porch.widgets import service as widgets
 from porch.widgets.cache import WidgetConfig
@@ -64,11 +64,11 @@ async def _known(state: State, request: Request, session_id: str | None) -> Visi
     if not session_id:
         return None
     async with state.autocommit.connect() as conn:
-        conversation_id = await repo.conversation_by_token(conn, tokens.token_hash(session_id))
-    if conversation_id is None:
+        found = await own_token_state(conn, tokens.token_hash(session_id))
+    if found is None:
         return None
     try:
-        return await visitor_for(state, request, conversation_id, session_id)
+        return await admitted(state, request, found)
     except Unauthorized as exc:
         if exc.code != "visitor_token_expired":
             raise
@@ -155,9 +155,9 @@ async def _session(state: State, request: Request, session_id: str) -> Visitor:
     """The conversation a sessionId names. Unknown: the origin is asked of the default widget
     (the one a new conversation would start in) first, then a readable 404."""
     async with state.autocommit.connect() as conn:
-        conversation_id = await repo.conversation_by_token(conn, tokens.token_hash(session_id))
-    if conversation_id is not None:
-        return await visitor_for(state, request, conversation_id, session_id)
+        found = await own_token_state(conn, tokens.token_hash(session_id))
+    if found is not None:
+        return await admitted(state, request, found)
     async with state.sessionmaker() as session:
         default = await widgets.default_widget_id(session)
     if default is not None:

@@ -26,7 +26,7 @@ from porch.chat.answer.context import State
 from porch.chat.answer.dependencies import ChatDep
 from porch.conversations import repository as repo
 from porch.conversations.repository import ConversationRef
-from porch.conversations.tokens import token_expires, token_state
+from porch.conversations.tokens import TokenState, token_expires, token_state
 from porch.db import session_scope
 from porch.errors import NotFound, Unauthorized
 from porch.models.base import utcnow
@@ -120,6 +120,12 @@ async def visitor_for(
         )
     async with state.autocommit.connect() as conn:
         found = await token_state(conn, conversation_id, tokens.token_hash(token))
+    return await admitted(state, request, found)
+
+
+async def admitted(state: State, request: Request, found: TokenState | None) -> Visitor:
+    """The visitor a token's lookup found: 404 when none, 401 when the token expired, and
+    the widget's origin rule."""
     if found is None:
         raise _not_found()
     if token_expires(state.settings, found.active) < utcnow():
