@@ -69,6 +69,11 @@ async def test_a_lookup_shows_as_a_chip_on_its_reply(
         )
         live = await say(client, v, "Where is my order? It is A123")
         await say(client, v, "thanks")
+    # The progress event names the call it is about, as its outcome does.
+    assert [(a["state"], a["call_id"]) for a in live] == [
+        ("started", live[-1]["call_id"]),
+        ("succeeded", live[-1]["call_id"]),
+    ]
     page = await history(client, v)
     ((content, shown),) = calls_of(page)
     assert content == "Order A123 is shipped, arriving Monday."
@@ -187,7 +192,9 @@ async def test_one_query_reads_the_calls_of_a_page(
         assert len([s for s in seen if "action_calls" in s]) == 1
 
 
-async def test_a_json_reply_carries_its_calls(client: httpx.AsyncClient, owner: OwnerClient) -> None:
+async def test_a_json_reply_carries_its_calls(
+    client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
     widget = await make_widget(owner)
     with Target() as target:
         await create(owner, widget["id"], cancel_order(target.base))

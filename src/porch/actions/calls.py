@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from porch.actions.definition import Definition
 from porch.actions.runner import Run
 from porch.actions.schemas import CallOut
+from porch.ids import uuid7
 from porch.models import ActionCall
 from porch.models.base import utcnow
 from porch.widgets import service as widgets
@@ -49,6 +50,9 @@ def new_call(
     message_id: uuid.UUID | None = None,
 ) -> ActionCall:
     return ActionCall(
+        # Now, not at the flush: the stream's `started` event names the call before it is
+        # flushed, and the widget updates that event's line by this id.
+        id=uuid7(),
         workspace_id=action.workspace_id,
         widget_id=action.widget_id,
         action_id=action.id,
