@@ -2,13 +2,17 @@
 offline answerer and a loopback target that records every request: a confirmation card
 confirmed (one request, the result and a chip) or declined (no request), a lookup's chip,
 "yes" typed instead of clicking, a pending card and the chips after a reload; axe-core on
-the card; at 1280 and 390 px.
+the card; at 1280 and 390 px. Then, with the shop's API holding its answer: the progress
+line, the buttons disabled while the answer is on its way; a card answered in another tab
+and an expired one say so.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect
 
 from tests.actions.helpers import cancel_order, order_status
-from tests.actions.target import Target
+from tests.actions.target import Seen, Target
 from tests.web.browser import HostPage, Owner, PorchServer
 from tests.web.ui import FRAME, LAUNCHER, ask, open_widget, shot
 
@@ -201,4 +205,66 @@ def test_a_card_answered_elsewhere_says_so(
         expect(chat.locator(CARD).get_by_role("button")).to_have_count(0)
         assert cancels(target, "H444") == []
     finally:
+        context.close()
+
+
+def test_progress_then_chip_buttons_wait_and_an_expired_card_says_so(
+    browser: Browser, site_owner: Owner, shop: HostPage, target: Target, porch_server: PorchServer
+) -> None:
+    wid = widget_with_actions(site_owner, target)
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    release = threading.Event()
+
+    def hold(_seen: Seen) -> None:
+        release.wait(10)
+
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        chat = open_widget(page, shop.url(wid))
+        # While the lookup runs: a progress line with the action's title, then its chip.
+        target.while_waiting = hold
+        ask(chat, "Where is my parcel A123?")
+        running = chat.locator(".act-run")
+        expect(running).to_have_text("Look up an order…")
+        expect(chat.locator(CHIP)).to_have_count(0)
+        release.set()
+        expect(chat.locator(CHIP)).to_have_text(re.compile("Order A123 is shipped"))
+        expect(running).to_have_count(0)
+        release.clear()
+
+        ask(chat, "Please cancel my order J555")
+        card = chat.locator(CARD)
+        expect(card).to_be_visible()
+        # The shop's API holds the request: the card must not take a second answer meanwhile.
+        target.while_waiting = hold
+        card.get_by_role("button", name="Confirm").click()
+        expect(card).to_have_attribute("aria-busy", "true")
+        expect(card.get_by_role("button", name="Confirm")).to_be_disabled()
+        expect(card.get_by_role("button", name="Decline")).to_be_disabled()
+        release.set()
+        expect(chat.locator(CHIP).filter(has_text="Order J555 is cancelled.")).to_be_visible()
+        target.while_waiting = None
+        assert len(cancels(target, "J555")) == 1
+
+        ask(chat, "Please cancel my order K666")
+        expect(chat.locator(CARD)).to_be_visible()
+        call_id = chat.locator(CARD).get_attribute("data-call")
+        assert call_id
+        with sqlite3.connect(porch_server.data_dir / "porch.db") as db:
+            cur = db.execute(
+                "UPDATE action_calls SET expires_at = '2020-01-01 00:00:00.000000' WHERE id = ?",
+                (call_id.replace("-", ""),),
+            )
+            assert cur.rowcount == 1
+        chat.locator(CARD).get_by_role("button", name="Confirm").click()
+        expect(chat.locator(CARD).locator(".act-note")).to_have_text(
+            "This request expired, so nothing was done. Please ask again."
+        )
+        expect(chat.locator(CARD).get_by_role("button")).to_have_count(0)
+        # Focus goes back to the message box, not to a button that is gone.
+        expect(chat.locator("textarea[name=message]")).to_be_focused()
+        assert cancels(target, "K666") == []
+    finally:
+        release.set()
         context.close()
