@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from porch.actions.definition import Definition
 from porch.actions.runner import Run
 from porch.actions.schemas import CallOut
+from porch.ids import uuid7
 from porch.models import ActionCall
 from porch.models.base import utcnow
 from porch.widgets import service as widgets
@@ -48,6 +50,9 @@ def new_call(
     message_id: uuid.UUID | None = None,
 ) -> ActionCall:
     return ActionCall(
+        # Now, not at the flush: the stream's `started` event names the call before it is
+        # flushed, and the widget updates that event's line by this id.
+        id=uuid7(),
         workspace_id=action.workspace_id,
         widget_id=action.widget_id,
         action_id=action.id,
@@ -145,3 +150,39 @@ async def count_since(
     if conversation_id is not None:
         query = query.where(ActionCall.conversation_id == conversation_id)
     return len((await session.execute(query)).all())
+
+
+# Built once: the visitor's history reads it on every page.
+_OF_MESSAGES = (
+    select(
+        ActionCall.id,
+        ActionCall.message_id,
+        ActionCall.action_id,
+        ActionCall.action_version,
+        ActionCall.slug,
+        ActionCall.status,
+        ActionCall.confirmation,
+        ActionCall.arguments,
+        ActionCall.arguments_hash,
+        ActionCall.expires_at,
+        ActionCall.visitor_text,
+        ActionCall.error_class,
+    )
+    .where(
+        ActionCall.conversation_id == bindparam("cid"),
+        ActionCall.message_id.in_(bindparam("ids", expanding=True)),
+        # Still asking for a parameter: the visitor was never shown a call.
+        ActionCall.status != "collecting",
+    )
+    .order_by(ActionCall.id)
+)
+
+
+async def of_messages(
+    conn: AsyncConnection, conversation_id: uuid.UUID, message_ids: Sequence[uuid.UUID]
+) -> Sequence[Row[Any]]:
+    """The calls made for these messages of one conversation, oldest first, in one query."""
+    if not message_ids:
+        return []
+    result = await conn.execute(_OF_MESSAGES, {"cid": conversation_id, "ids": list(message_ids)})
+    return result.all()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import Request
 
-from porch.chat.visitor.schemas import MessageOut, SourceRef
+from porch.chat.visitor.schemas import ActionOut, MessageOut, SourceRef
 from porch.conversations.repository import StoredMessage
 
 
-def message_out(m: StoredMessage) -> MessageOut:
+def message_out(m: StoredMessage, actions: Sequence[ActionOut] = ()) -> MessageOut:
     return MessageOut(
         id=m.id,
         role=m.role,
@@ -20,6 +22,7 @@ def message_out(m: StoredMessage) -> MessageOut:
             SourceRef(title=s.get("title", ""), url=s.get("url"), snippet=s.get("snippet", ""))
             for s in (m.sources or [])
         ],
+        actions=list(actions),
     )
 
 

@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from porch.actions.events import ActionEvent
 from porch.chat.answer import live, pipeline, stream
 from porch.chat.answer.context import State
 from porch.chat.answer.dependencies import ChatDep
 from porch.chat.answer.events import SSE_HEADERS, Done, Event, Failed, SourcesFound, sse
 from porch.chat.inbox import agent
 from porch.chat.inbox.schemas import AgentMessageOut
+from porch.chat.visitor import calls as shown_calls
 from porch.chat.visitor import intake, service
 from porch.chat.visitor.dependencies import (
     Agent,
@@ -26,6 +28,7 @@ from porch.chat.visitor.dependencies import (
 )
 from porch.chat.visitor.mapping import client_ip, message_out
 from porch.chat.visitor.schemas import (
+    ActionOut,
     ConversationCreated,
     ConversationIn,
     FeedbackIn,
@@ -38,7 +41,7 @@ from porch.chat.visitor.schemas import (
 )
 from porch.conversations import repository as repo
 from porch.conversations.repository import StoredMessage
-from porch.deps import AutocommitDep, EngineDep
+from porch.deps import EngineDep
 from porch.errors import NotFound, Unavailable
 from porch.realtime.dependencies import RealtimeDep
 
@@ -119,9 +122,13 @@ async def _stream(groups: AsyncIterator[list[Event]]) -> AsyncIterator[bytes]:
 
 async def _collect(events: AsyncIterator[Event], user_message_id: uuid.UUID) -> Response:
     sources: list[dict[str, object]] = []
+    # A call's latest state, as the history will show it.
+    acted: dict[uuid.UUID, ActionOut] = {}
     async for event in events:
         if isinstance(event, SourcesFound):
             sources = event.sources
+        elif isinstance(event, ActionEvent):
+            acted[event.call_id] = shown_calls.from_event(event)
         elif isinstance(event, Failed):
             raise Unavailable(event.message, code=event.code, retry_after=1)
         elif isinstance(event, Done):
@@ -136,7 +143,8 @@ async def _collect(events: AsyncIterator[Event], user_message_id: uuid.UUID) -> 
                         event.created_at,
                         event.status,
                         None,
-                    )
+                    ),
+                    list(acted.values()),
                 )
             reply = ReplyOut(
                 message=message,
@@ -152,17 +160,17 @@ async def _collect(events: AsyncIterator[Event], user_message_id: uuid.UUID) -> 
 @router.get("/conversations/{conversation_id}/messages", response_model=History)
 async def history(
     visitor: CurrentVisitor,
-    db: AutocommitDep,
+    state: ChatDep,
     before: Annotated[uuid.UUID | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=service.HISTORY_PAGE_MAX)] = 50,
 ) -> History:
-    async with db.connect() as conn:
-        items, has_more = await service.history(
-            conn, visitor.conversation.id, before=before, limit=limit
+    async with state.autocommit.connect() as conn:
+        page = await service.history_page(
+            conn, state.actions, visitor.conversation, before=before, limit=limit
         )
     return History(
-        messages=[message_out(m) for m in items],
-        has_more=has_more,
+        messages=[message_out(m, page.actions.get(m.id, ())) for m in page.messages],
+        has_more=page.has_more,
         status=visitor.conversation.status,
     )
 

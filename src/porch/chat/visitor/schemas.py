@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -42,6 +42,25 @@ class SourceRef(BaseModel):
     )
 
 
+class ActionOut(BaseModel):
+    """A call the assistant made for a message, as the stream's `action` event showed it."""
+
+    call_id: uuid.UUID
+    slug: str
+    state: Literal["started", "confirm", "succeeded", "failed"]
+    text: str = ""
+    confirmation: Literal["none", "pending", "confirmed", "declined", "expired"] = Field(
+        default="none", description="Whether and how the visitor answered a confirmation"
+    )
+    arguments: dict[str, Any] | None = Field(
+        default=None, description="With state confirm: the arguments the card shows"
+    )
+    arguments_hash: str | None = Field(
+        default=None, description="With state confirm: what the answer must carry back"
+    )
+    expires_at: datetime | None = None
+
+
 class MessageOut(BaseModel):
     id: uuid.UUID
     role: Role
@@ -50,6 +69,9 @@ class MessageOut(BaseModel):
     created_at: datetime
     status: str = "complete"
     author_name: str | None = None
+    actions: list[ActionOut] = Field(
+        default_factory=list, description="The action calls made for this message, oldest first"
+    )
 
 
 class ConversationCreated(BaseModel):

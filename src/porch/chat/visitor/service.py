@@ -10,10 +10,14 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from porch.accounts import tokens
+from porch.actions import calls as action_calls
 from porch.actions import confirm
+from porch.actions.index import ActionIndex
 from porch.actions.schemas import ConfirmIn, ConfirmOut
 from porch.chat import handoff
 from porch.chat.answer.context import State
+from porch.chat.visitor import calls as shown_calls
+from porch.chat.visitor.schemas import ActionOut
 from porch.conversations import repository as repo
 from porch.conversations.repository import StoredMessage
 from porch.errors import NotFound, Unauthorized, Unprocessable
@@ -110,6 +114,29 @@ async def history(
     items = await repo.recent(conn, conversation_id, limit=limit + 1, before=before)
     has_more = len(items) > limit
     return (items[1:] if has_more else items), has_more
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    messages: list[StoredMessage]
+    has_more: bool
+    actions: dict[uuid.UUID, list[ActionOut]]
+
+
+async def history_page(
+    conn: AsyncConnection,
+    actions: ActionIndex,
+    conversation: repo.ConversationRef,
+    *,
+    before: uuid.UUID | None,
+    limit: int,
+) -> Page:
+    """One page of history with the action calls each message showed (one query for all)."""
+    items, has_more = await history(conn, conversation.id, before=before, limit=limit)
+    rows = await action_calls.of_messages(conn, conversation.id, [m.id for m in items])
+    # Definitions only when a call is there: they word an open card as the stream did.
+    defined = await actions.enabled(conversation.widget_id) if rows else ()
+    return Page(items, has_more, shown_calls.by_message(rows, defined, utcnow()))
 
 
 async def rate(

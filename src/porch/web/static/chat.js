@@ -151,6 +151,16 @@
     return conv && path.indexOf('widgets/') !== 0 ? conv.visitor_token : null;
   });
   var readEvents = w.PorchApi.readEvents;
+  var acts = w.PorchActions.create({
+    t: t,
+    el: el,
+    answer: function (callId, body) {
+      return request('POST', 'conversations/' + conv.conversation_id + '/confirmations/' + callId, body)
+        .then(function (res) { return res.json(); });
+    },
+    reply: function (text) { message({ role: 'assistant', content: text }); toBottom(true); },
+    focus: function () { input.focus(); }
+  });
 
   // ---- messages ---------------------------------------------------------------------------
   function renderBody(node) {
@@ -220,6 +230,7 @@
     if (role === 'assistant' && m.id && features.feedback !== false) addFeedback(node, m.id);
     if (where === 'top') log.insertBefore(node, log.firstChild);
     else log.insertBefore(node, $('typing') || null);
+    (m.actions || []).forEach(function (a) { acts.show(node, a); });
     return node;
   }
 
@@ -445,6 +456,14 @@
       } else if (ev === 'token') {
         full += data.delta || '';
         if (!frameLimit) paint();
+      } else if (ev === 'action') {
+        // The reply's place now, so the progress line shows while its text is on the way.
+        if (!reply) {
+          reply = message({ role: 'assistant', content: '', final: false });
+          if (userNode._replyId) reply.setAttribute('data-id', userNode._replyId);
+        }
+        acts.show(reply, data);
+        toBottom();
       } else if (ev === 'sources') {
         sources = data.sources || [];
       } else if (ev === 'done') {
@@ -484,6 +503,7 @@
         return res.json().then(function (b) {
           handle('start', { user_message_id: b.user_message_id });
           if (b.message) {
+            (b.message.actions || []).forEach(function (a) { handle('action', a); });
             handle('token', { delta: b.message.content });
             handle('sources', { sources: b.message.sources });
           }
