@@ -1,8 +1,9 @@
 """Checking one assertion against a case's simulated replies: passed, failed or skipped,
 with the evidence a person reads to see why.
 
-Skipped is never passed: a judge without a configured model, and the action assertions
-until this server runs actions, are reported as skipped.
+Skipped is never passed: a judge without a configured model, and the action assertions of
+a widget whose vendor model would choose actions by tool calls (not simulated, acting.py),
+are reported as skipped.
 """
 
 from __future__ import annotations
@@ -73,8 +74,35 @@ def _text_checks(kind: str, a: dict[str, Any], text: str) -> AssertionResult:
     return _result(kind, not present, f"{'found' if present else 'absent'}: {a['value']!r}")
 
 
+def _sent(m: dict[str, Any]) -> bool:
+    # Made (or mocked) calls, failed ones included; not a sign-in refusal or a decline.
+    return m["state"] in ("succeeded", "failed") and m.get("error_class") != "config"
+
+
+def _action(kind: str, a: dict[str, Any], replies: Sequence[Reply]) -> AssertionResult:
+    made = [m for r in replies for m in r.actions if m["slug"] == a["slug"] and _sent(m)]
+    wanted = a.get("arguments") or {}
+    matching = [
+        m for m in made if all(str(m["arguments"].get(k)) == str(v) for k, v in wanted.items())
+    ]
+    if kind == "action_not_called":
+        return _result(
+            kind,
+            not made,
+            f"{a['slug']} called with {made[0]['arguments']}"
+            if made
+            else f"{a['slug']} not called",
+        )
+    if matching:
+        m = matching[0]
+        how = "mocked" if m.get("mocked") else m["state"]
+        return _result(kind, True, f"{a['slug']} called with {m['arguments']} ({how})")
+    seen = "; ".join(str(m["arguments"]) for m in made) or "never"
+    return _result(kind, False, f"{a['slug']} called with: {seen}")
+
+
 async def check(
-    a: dict[str, Any], replies: Sequence[Reply], judge: Judge | None
+    a: dict[str, Any], replies: Sequence[Reply], judge: Judge | None, *, acts: bool = True
 ) -> AssertionResult:
     kind = a["type"]
     index = a.get("turn")
@@ -98,7 +126,12 @@ async def check(
     if kind == "handoff":
         return _result(kind, reply.handoff is not None, reply.handoff or "no person offered")
     if kind in ("action_called", "action_not_called"):
-        return _skipped(kind, "actions are not available on this server yet")
+        if not acts:
+            return _skipped(
+                kind, "this widget's model chooses actions by tool calls, not simulated yet"
+            )
+        # Unset turn: anywhere in the case (a write runs on the turn that confirms it).
+        return _action(kind, a, replies if index is None else [reply])
     if kind == "language":
         found = await asyncio.to_thread(detect_language, reply.text)
         return _result(kind, found == a["language"], f"detected {found}")

@@ -8,12 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from porch.curation.index import CuratedIndex
 from porch.knowledge.search.retriever import Retriever
+from porch.observability.metrics import Metrics
 from porch.providers.registry import ProviderRegistry
 from porch.settings import Settings
 
 
 class Runtime(Protocol):
     settings: Settings
+    metrics: Metrics
 
     @property
     def autocommit(self) -> AsyncEngine: ...

@@ -24,6 +24,7 @@ from porch.settings import Settings
 @dataclass
 class _Runtime:
     settings: Settings
+    metrics: Metrics
     autocommit: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     retriever: Retriever
@@ -34,9 +35,11 @@ class _Runtime:
 async def run_once(settings: Settings, widget_id: uuid.UUID, tags: Sequence[str]) -> RunOut:
     engine = create_engine(settings)
     retriever = build_retriever(settings, engine)
-    providers = ProviderRegistry(settings, Metrics())
+    metrics = Metrics()
+    providers = ProviderRegistry(settings, metrics)
     rt = _Runtime(
         settings=settings,
+        metrics=metrics,
         autocommit=engine.execution_options(isolation_level="AUTOCOMMIT"),
         sessionmaker=create_sessionmaker(engine),
         retriever=retriever,

@@ -48,11 +48,16 @@ def outcome(assertions: Sequence[Any]) -> str:
 
 async def run_case(rt: Runtime, widget: Widget, case: EvalCase, judge: Judge | None) -> CaseResult:
     began = time.perf_counter()
-    sim = Simulator(rt, build_config(widget), Handoff.model_validate(widget.handoff or {}))
+    live = frozenset(
+        str(a["slug"]) for a in case.assertions if a["type"] == "action_called" and a.get("live")
+    )
+    sim = Simulator(
+        rt, build_config(widget), Handoff.model_validate(widget.handoff or {}), live_actions=live
+    )
     replies = []
     for turn in case.turns:
-        replies.append(await sim.ask(str(turn["content"])))
-    results = [await check(dict(a), replies, judge) for a in case.assertions]
+        replies.append(await sim.ask(str(turn["content"]), visitor=turn.get("visitor")))
+    results = [await check(dict(a), replies, judge, acts=sim.acts) for a in case.assertions]
     state = outcome(results)
     transcript: list[dict[str, Any]] = []
     for turn, reply in zip(case.turns, replies, strict=True):

@@ -10,14 +10,16 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from porch import crypto
+from porch.actions import acting
 from porch.chat import handoff
 from porch.chat.answer import prompt
 from porch.curation import hook as curation
+from porch.evals import acting as sim_actions
 from porch.evals.context import Runtime
 from porch.knowledge.search.result import Retrieval
 from porch.providers.base import (
@@ -106,19 +108,41 @@ async def _stream(model: ChatModel, request: CompletionRequest, reply: Reply) ->
 
 
 class Simulator:
-    def __init__(self, runtime: Runtime, widget: WidgetConfig, handoff_settings: Handoff) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        widget: WidgetConfig,
+        handoff_settings: Handoff,
+        *,
+        live_actions: frozenset[str] = frozenset(),
+    ) -> None:
         self.rt = runtime
         self.widget = widget
         self.handoff = handoff_settings
         self.history: list[Turn] = []
         self._unanswered: list[bool] = []
+        self._live = live_actions
+        self._actions: sim_actions.Actions | None = None
+        # A vendor's model starts actions by tool calls, which are not simulated (acting.py).
+        self.acts = not acting.by_model(runtime.settings, widget.provider)
 
     async def ask(
-        self, question: str, *, page_url: str | None = None, detail: bool = False
+        self,
+        question: str,
+        *,
+        page_url: str | None = None,
+        detail: bool = False,
+        visitor: Mapping[str, Any] | None = None,
     ) -> Reply:
         began = time.perf_counter()
         reply = Reply(question)
         widget = self.widget
+        if self.acts:
+            acted = await self._act(question, visitor or {}, reply)
+            if acted:
+                reply.latency_ms = int((time.perf_counter() - began) * 1000)
+                self.history += [Turn("user", question), Turn("assistant", reply.text)]
+                return reply
         async with self.rt.autocommit.connect() as conn:
             found = await curation.lookup(
                 self.rt.curated,
@@ -161,6 +185,24 @@ class Simulator:
         reply.latency_ms = int((time.perf_counter() - began) * 1000)
         self.history += [Turn("user", question), Turn("assistant", reply.text)]
         return reply
+
+    async def _act(self, question: str, visitor: Mapping[str, Any], reply: Reply) -> bool:
+        """Answer by an action when the turn concerns one (evals/acting.py)."""
+        if self._actions is None:
+            async with self.rt.sessionmaker() as session:
+                self._actions = await sim_actions.load(session, self.widget.id, self._live)
+        made = len(self._actions.made)
+        text = await sim_actions.take(
+            self.rt, self._actions, question, sim_actions.visitor_of({"visitor": visitor})
+        )
+        if text is None:
+            return False
+        extractive = self.rt.providers.extractive()
+        reply.text, reply.answered = text, True
+        reply.provider, reply.model = extractive.provider, extractive.model
+        reply.actions = self._actions.made[made:]
+        self._unanswered.append(False)
+        return True
 
     async def _generate(
         self, model: ChatModel, request: CompletionRequest, reply: Reply
