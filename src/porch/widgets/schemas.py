@@ -60,6 +60,9 @@ class Features(Strict):
     feedback: bool = True
     handoff: bool = False
     voice: bool = False
+    # How a vendor's model is offered the widget's actions: "native" function calling, or
+    # "json", a reply protocol in the prompt for models without it (actions/json_mode.py).
+    tool_calling: Literal["native", "json"] = "native"
 
 
 class Limits(Strict):
