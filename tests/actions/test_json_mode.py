@@ -281,3 +281,37 @@ async def test_a_tool_calls_invalid_proposal_is_recorded_with_its_secret_masked(
     assert call["arguments"]["order_id"] == "nope" and call["arguments"]["key"] != secret
     assert secret not in json.dumps(call)
     assert "order_id" in call["problems"]
+
+
+async def test_the_mode_is_a_widget_setting_that_refuses_unknown_values(
+    owner: OwnerClient,
+) -> None:
+    widget = await make_widget(owner)
+    assert widget["features"]["tool_calling"] == "native"
+    path = f"/api/v1/widgets/{widget['id']}"
+    changed = await owner.patch(path, json={"features": {"tool_calling": "json"}})
+    assert changed.status_code == 200, changed.text
+    # A partial features update keeps the other features as they were.
+    assert changed.json()["features"] == {**widget["features"], "tool_calling": "json"}
+    bad = await owner.patch(path, json={"features": {"tool_calling": "xml"}})
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["error"]["code"] and "tool_calling" in bad.text
+    assert (await owner.get(path)).json()["features"]["tool_calling"] == "json"
+
+
+async def test_earlier_replies_are_shown_to_the_model_in_the_protocol(
+    client: httpx.AsyncClient, owner: OwnerClient, fake: FakeServer
+) -> None:
+    widget = await make_widget(owner, features=JSON_MODE, fallback_message="Call us.")
+    with Target() as target:
+        await create(owner, widget["id"], order_status(target.base))
+        v = await start_conversation(client, widget["id"])
+        fake.control.script(text=json.dumps({"reply": "We ship worldwide."}))
+        # (With no knowledge sources the pipeline adds the fallback under any model reply.)
+        assert reply(await say(client, v, "do you ship abroad?")).startswith("We ship worldwide.")
+        # An empty reply is no answer: the widget's fallback is all the visitor reads.
+        fake.control.script(text=json.dumps({"reply": ""}))
+        assert reply(await say(client, v, "and to Mars?")) == "Call us."
+    messages = fake.control.requests[-1].json["messages"]
+    (earlier,) = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert json.loads(earlier) == {"reply": "We ship worldwide.\n\nCall us."}

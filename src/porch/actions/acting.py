@@ -158,15 +158,16 @@ class ActingModel:
         guard = ClaimGuard()
         system = json_mode.system_prompt(request.system, self._here.actions)
         base = replace(request, system=system, tools=(), rounds=())
+        history = json_mode.in_protocol(request.turns)
         extra: list[Turn] = []  # the model's answers and porch's results, after the question
         prompt = completion = 0
-        shown = corrected = answered = False
+        shown = corrected = answered = refused = False
         rounds = 0
         while True:
             final = rounds == MAX_ROUNDS or ledger.stop_tools
             reader = json_mode.ReplyReader()
             try:
-                ask = replace(base, turns=(*request.turns, *extra))
+                ask = replace(base, turns=(*history, *extra))
                 async with contextlib.aclosing(self._inner.stream(ask)) as events:
                     async for event in events:
                         if isinstance(event, TextDelta):
@@ -188,6 +189,7 @@ class ActingModel:
                 reader.finish()
                 if not (reader.closed and reader.trailing_ok):
                     self._slipped("reply_not_closed" if not reader.closed else "trailing_text")
+                refused = not reader.given
                 break
             parsed = json_mode.parse(said)
             if isinstance(parsed, json_mode.Reply):
@@ -195,15 +197,15 @@ class ActingModel:
                 shown = shown or bool(safe)
                 if safe:
                     yield TextDelta(safe)
+                refused = not parsed.text.strip()
                 break
             if isinstance(parsed, json_mode.Proposal) and not final:
                 call = ToolCall(f"json_{rounds}", parsed.action, parsed.arguments)
                 (result,) = await self._answer([call], ledger)
                 answered, rounds = True, rounds + 1
                 last = rounds == MAX_ROUNDS or ledger.stop_tools
-                told = f"Result of {parsed.action}: {result.content}\n" + (
-                    json_mode.LAST if last else json_mode.AGAIN
-                )
+                told = f"Result of {parsed.action}: {result.content}\n"
+                told += json_mode.LAST if last else json_mode.AGAIN
                 extra += [Turn("assistant", said), Turn("user", told)]
                 continue
             if not corrected:
@@ -213,16 +215,17 @@ class ActingModel:
                 extra += [Turn("assistant", said), Turn("user", fix)]
                 continue
             self._slipped("malformed_again")
-            if json_mode.prose(said):
+            refused = not json_mode.prose(said)
+            if not refused:
                 safe = guard.feed(said)
                 shown = shown or bool(safe)
                 if safe:
                     yield TextDelta(safe)
-            elif not ledger.confirmations:
-                # The widget's fallback replaces this when it has one (the pipeline's refusal).
-                yield Grounding(answered=False)
-                yield TextDelta(json_mode.NO_ANSWER)
             break
+        if refused and not shown and not ledger.confirmations:
+            # The widget's fallback replaces this when it has one (the pipeline's refusal).
+            yield Grounding(answered=False)
+            yield TextDelta(json_mode.NO_ANSWER)
         for event in self._ending(guard, ledger, shown):
             yield event
         yield Usage(prompt, completion)

@@ -23,6 +23,7 @@ import orjson
 
 from porch.actions.definition import Definition
 from porch.actions.tools import tools_for
+from porch.providers.base import Turn
 
 PROTOCOL = (
     "You can use these actions of the site, one per line as JSON "
@@ -57,6 +58,17 @@ def system_prompt(system: str, actions: Sequence[Definition]) -> str:
         lines.append(orjson.dumps(entry).decode())
     protocol = PROTOCOL.format(catalogue="\n".join(lines))
     return f"{system}\n\n{protocol}" if system else protocol
+
+
+def in_protocol(turns: Sequence[Turn]) -> tuple[Turn, ...]:
+    """Earlier replies as the protocol's objects: a model shown its past answers as plain
+    words tends to answer the next question the same way, outside the protocol."""
+    return tuple(
+        Turn("assistant", orjson.dumps({"reply": t.content}).decode())
+        if t.role == "assistant"
+        else t
+        for t in turns
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +126,7 @@ class ReplyReader:
         self.raw = ""
         self.replying = False
         self.closed = False  # the reply's closing quote has come
+        self.given = False  # some of the reply's text was given out
         self.trailing_ok = True
         self._undecided = True
         self._pos = 0
@@ -162,6 +175,7 @@ class ReplyReader:
             out.append(decoded)
             i += used
         self._pos = i
+        self.given = self.given or bool(out)
         return "".join(out)
 
 
