@@ -315,3 +315,11 @@ async def test_earlier_replies_are_shown_to_the_model_in_the_protocol(
     messages = fake.control.requests[-1].json["messages"]
     (earlier,) = [m["content"] for m in messages if m["role"] == "assistant"]
     assert json.loads(earlier) == {"reply": "We ship worldwide.\n\nCall us."}
+
+
+async def test_the_dashboard_settings_form_shows_the_mode(owner: OwnerClient) -> None:
+    widget = await make_widget(owner, features=JSON_MODE)
+    page = (await owner.get(f"/app/widgets/{widget['id']}")).text
+    assert 'name="features.tool_calling"' in page
+    assert '<option value="json" selected>' in page
+    assert '<option value="native">' in page
