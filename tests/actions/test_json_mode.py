@@ -9,14 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from porch.actions.json_mode import NO_ANSWER
+from porch.actions.templating import MASK
 from porch.settings import Settings
 from tests.actions.helpers import cancel_order, create, order_status
 from tests.actions.target import Target
 from tests.actions.test_conversation import actions, reply, say, verified_visitor
-from tests.conftest import BOTH, OwnerClient, make_widget, start_conversation
+from tests.conftest import BOTH, OwnerClient, make_widget, ops_get, start_conversation
 from tests.fakes import AnthropicFake, FakeServer, OpenAIFake
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
@@ -130,6 +132,23 @@ async def test_a_read_runs_and_its_result_reaches_the_reply_without_tools_or_raw
     assert call["sent_arguments"] == {"order_id": "A123", "email": "alice@example.com"}
 
 
+async def test_a_server_that_answers_in_one_body_is_read_the_same(
+    client: httpx.AsyncClient, owner: OwnerClient, fake: FakeServer
+) -> None:
+    widget = await make_widget(owner, features=JSON_MODE)
+    fake.control.then(
+        {"text": proposal("order_status", order_id="B456"), "ignore_stream": True},
+        {"text": '{"reply": "B456: {last_user_json}"}', "ignore_stream": True},
+    )
+    with Target() as target:
+        await create(owner, widget["id"], order_status(target.base))
+        v = await verified_visitor(owner, client, widget["id"], "alice@example.com")
+        text = reply(await say(client, v, "where is B456"))
+    assert [r.path for r in target.requests] == ["/orders/B456"]
+    assert text.startswith("B456: Result of order_status:") and "shipped" in text
+    assert '{"reply"' not in text
+
+
 async def test_a_write_opens_a_confirmation_card_and_nothing_is_sent_until_confirmed(
     client: httpx.AsyncClient, owner: OwnerClient, fake: FakeServer
 ) -> None:
@@ -226,7 +245,7 @@ async def test_malformed_json_twice_answers_with_the_widgets_fallback(
 
 
 async def test_invalid_arguments_are_recorded_as_failed_calls_and_never_sent(
-    client: httpx.AsyncClient, owner: OwnerClient, fake: FakeServer
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient, fake: FakeServer
 ) -> None:
     widget = await make_widget(owner, features=JSON_MODE)
     fake.control.then(
@@ -252,6 +271,9 @@ async def test_invalid_arguments_are_recorded_as_failed_calls_and_never_sent(
         assert call["trigger"] == "model" and call["sent_arguments"] == {}
         assert list(call["problems"]) == ["order_id"]
         assert call["conversation_id"] == v.conversation_id
+    metrics = (await ops_get(app, "/metrics")).text
+    counted = 'error_class="invalid_arguments",state="failed",trigger="model"} 2.0'
+    assert counted in metrics
 
 
 async def test_a_tool_calls_invalid_proposal_is_recorded_with_its_secret_masked(
@@ -267,7 +289,13 @@ async def test_a_tool_calls_invalid_proposal_is_recorded_with_its_secret_masked(
     )
     assert put.status_code == 204, put.text
     lookup = {"name": "order_status", "arguments": {"order_id": "nope", "key": secret}}
-    fake.control.then({"tool_calls": (lookup,)}, {"text": "Which order do you mean?"})
+    valid = {"name": "order_status", "arguments": {"order_id": "A123", "key": secret}}
+    fake.control.then(
+        {"tool_calls": (lookup,)},
+        {"text": "Which order do you mean?"},
+        {"tool_calls": (valid,)},
+        {"text": "It is shipped."},
+    )
     with Target() as target:
         action = order_status(target.base)
         action["parameters"]["properties"]["key"] = {"type": "string"}
@@ -275,12 +303,17 @@ async def test_a_tool_calls_invalid_proposal_is_recorded_with_its_secret_masked(
         await create(owner, widget["id"], action)
         v = await verified_visitor(owner, client, widget["id"], "alice@example.com")
         assert reply(await say(client, v, "where is order nope")) == "Which order do you mean?"
-    assert target.requests == []
-    (call,) = await all_calls(owner, widget["id"], "?failed=true")
-    assert call["error_class"] == "invalid_arguments" and call["trigger"] == "model"
-    assert call["arguments"]["order_id"] == "nope" and call["arguments"]["key"] != secret
-    assert secret not in json.dumps(call)
-    assert "order_id" in call["problems"]
+        assert target.requests == []
+        assert reply(await say(client, v, "A123 then")).startswith("It is shipped.")
+    assert [r.path for r in target.requests] == ["/orders/A123"]
+    done, failed = await all_calls(owner, widget["id"])
+    assert failed["error_class"] == "invalid_arguments" and failed["trigger"] == "model"
+    assert failed["arguments"] == {"order_id": "nope", "key": MASK}
+    assert "order_id" in failed["problems"]
+    # A valid call's proposal is stored masked the same way.
+    assert done["state"] == "succeeded" and done["arguments"] == {"order_id": "A123", "key": MASK}
+    assert done["problems"] == {}
+    assert secret not in json.dumps([done, failed])
 
 
 async def test_the_mode_is_a_widget_setting_that_refuses_unknown_values(

@@ -129,6 +129,7 @@ async def answer(
     resolved, secrets = await execute.resolve_for(
         session, state.settings, action, own, here.visitor, here.where
     )
+    record.arguments = _masked(action, proposed, secrets)
     if resolved is None:
         record.status, record.error_class = "failed", "config"
         record.error, record.visitor_text = "the action needs a verified visitor", SIGN_IN_TEXT
