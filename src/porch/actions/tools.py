@@ -141,8 +141,8 @@ async def answer(
     problems = {n: e for n, e in resolved.errors.items() if n in visible or n not in props}
     problems.update(dict.fromkeys(resolved.missing, "is required"))
     if problems:
-        invalid = _masked(action, proposed, secrets)
-        return await _invalid(session, state, here, call, action, invalid, problems, ledger)
+        masked = record.arguments
+        return await _invalid(session, state, here, call, action, masked, problems, ledger)
     if resolved.errors:  # a porch-filled parameter failed: the owner's setup, recorded
         result = await execute.perform(
             session, state.settings, state.metrics, action, record, resolved, secrets
