@@ -356,3 +356,17 @@ async def test_the_dashboard_settings_form_shows_the_mode(owner: OwnerClient) ->
     assert 'name="features.tool_calling"' in page
     assert '<option value="json" selected>' in page
     assert '<option value="native">' in page
+
+
+async def test_the_public_config_does_not_tell_pages_the_mode(
+    client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    widget = await make_widget(owner, features={**JSON_MODE, "voice": True})
+    public = await client.get(f"/api/v1/widgets/{widget['id']}/public")
+    assert public.status_code == 200, public.text
+    assert public.json()["features"] == {
+        "sources": True,
+        "feedback": True,
+        "handoff": False,
+        "voice": True,
+    }
