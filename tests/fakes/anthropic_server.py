@@ -60,6 +60,16 @@ def _message(
     }
 
 
+def _last_user(body: dict[str, Any]) -> str | None:
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    if not users:
+        return None
+    content = users[-1].get("content")
+    if isinstance(content, list):
+        return "".join(str(b.get("text", "")) for b in content if b.get("type") == "text")
+    return str(content or "")
+
+
 def _last_tool_result(body: dict[str, Any]) -> str | None:
     found: str | None = None
     for message in body.get("messages") or []:
@@ -96,7 +106,7 @@ def create_app(control: FakeControl) -> ASGIApp:
             return
         script, fail = control.plan(request)
         body: dict[str, Any] = request.json or {}
-        script = script.for_request(_last_tool_result(body))
+        script = script.for_request(_last_tool_result(body), _last_user(body))
         if fail:
             assert script.status is not None
             error = {

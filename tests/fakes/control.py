@@ -42,22 +42,32 @@ class Script:
     tool_pieces: int = 3
     # Answer in one JSON body even when a stream is asked for, as some compatible servers do.
     ignore_stream: bool = False
+    # Stream the text in pieces of this many characters rather than a word at a time, the
+    # way a model's JSON answer arrives cut anywhere (inside a key, an escape, a quote).
+    text_pieces: int | None = None
     # Benchmarks: prefix the first token with "T<monotonic ns>|" so a client on this machine
     # can measure the delay porch adds between the vendor's first token and the visitor's.
     stamp: bool = False
 
-    def reply_text(self, tool_result: str | None) -> str | None:
-        """The scripted text, with `{tool_result}` replaced by the last tool result sent."""
-        if self.text is None or "{tool_result}" not in self.text:
-            return self.text
-        return self.text.replace("{tool_result}", tool_result or "")
+    def reply_text(self, tool_result: str | None, last_user: str | None = None) -> str | None:
+        """The scripted text, with `{tool_result}` replaced by the last tool result sent and
+        `{last_user_json}` by the last user message, escaped to sit inside a JSON string
+        (a model without tools reads results in user messages and answers in JSON)."""
+        if self.text is None:
+            return None
+        text = self.text
+        if "{tool_result}" in text:
+            text = text.replace("{tool_result}", tool_result or "")
+        if "{last_user_json}" in text:
+            text = text.replace("{last_user_json}", json.dumps(last_user or "")[1:-1])
+        return text
 
-    def for_request(self, tool_result: str | None) -> Script:
-        """This script as one request sees it: `{tool_result}` filled, and no filler tokens
+    def for_request(self, tool_result: str | None, last_user: str | None = None) -> Script:
+        """This script as one request sees it: placeholders filled, and no filler tokens
         beside tool calls unless a text was scripted."""
         if self.tool_calls and self.text is None:
             return replace(self, text="")
-        return replace(self, text=self.reply_text(tool_result))
+        return replace(self, text=self.reply_text(tool_result, last_user))
 
     def tool_arguments(self) -> list[tuple[str, str, str]]:
         """(id, name, arguments as JSON text) of each scripted call."""
@@ -73,6 +83,9 @@ class Script:
         text = (
             self.text if self.text is not None else " ".join(f"tok{i}" for i in range(self.tokens))
         )
+        if self.text_pieces:
+            size = self.text_pieces
+            return [text[i : i + size] for i in range(0, len(text), size)]
         return re.findall(r"\s*\S+", text) or ([text] if text else [])
 
 

@@ -42,6 +42,11 @@ def _last_tool_result(body: dict[str, Any]) -> str | None:
     return str(results[-1].get("content")) if results else None
 
 
+def _last_user(body: dict[str, Any]) -> str | None:
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    return str(users[-1].get("content") or "") if users else None
+
+
 def _split(text: str, parts: int) -> list[str]:
     """JSON text cut into about `parts` pieces, as vendors stream a call's arguments."""
     size = max(1, -(-len(text) // max(1, parts)))
@@ -66,7 +71,7 @@ def create_app(control: FakeControl) -> ASGIApp:
             return
         script, fail = control.plan(request)
         body: dict[str, Any] = request.json or {}
-        script = script.for_request(_last_tool_result(body))
+        script = script.for_request(_last_tool_result(body), _last_user(body))
         if fail:
             assert script.status is not None
             kind, code = _ERRORS.get(script.status, ("server_error", "server_error"))

@@ -108,7 +108,19 @@ def to_out(call: ActionCall) -> CallOut:
         visitor_text=call.visitor_text,
         duration_ms=call.duration_ms,
         created_at=call.created_at,
+        problems=_problems(call),
     )
+
+
+def _problems(call: ActionCall) -> dict[str, str]:
+    """What was wrong with a model's rejected proposal (stored as JSON in `error`)."""
+    if call.error_class != "invalid_arguments" or not call.error:
+        return {}
+    try:
+        problems = orjson.loads(call.error)
+    except orjson.JSONDecodeError:
+        return {}
+    return {str(k): str(v) for k, v in problems.items()} if isinstance(problems, dict) else {}
 
 
 async def list_calls(
@@ -146,6 +158,8 @@ async def count_since(
         ActionCall.created_at >= since,
         ActionCall.status.in_(("succeeded", "failed", "running")),
         ActionCall.trigger != "test",
+        # A model's invalid proposal is recorded but never sent: it uses up no limit.
+        ActionCall.error_class.is_distinct_from("invalid_arguments"),
     )
     if conversation_id is not None:
         query = query.where(ActionCall.conversation_id == conversation_id)

@@ -274,6 +274,8 @@ class CallOut(BaseModel):
     visitor_text: str | None
     duration_ms: int | None
     created_at: datetime
+    # For error_class invalid_arguments: each rejected argument and what is wrong with it.
+    problems: dict[str, str] = Field(default_factory=dict)
 
 
 class CallList(BaseModel):

@@ -6,6 +6,8 @@ porch fills it (`execute.resolve_for`). A read action runs at once; a write or d
 one becomes the same pending confirmation the offline path makes (`turn.ask_confirmation`):
 the model is told a card is shown, and nothing is sent until the visitor confirms. Results go
 back to the model as the projected response only: never the raw body, never a secret.
+Arguments that do not fit the schema are recorded as a failed call (`invalid_arguments`,
+the proposal secret-masked, the problems) and never sent.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from porch.actions.context import ActionsState
 from porch.actions.definition import Definition
 from porch.actions.events import ActionEvent
 from porch.actions.runner import SIGN_IN_TEXT
+from porch.actions.templating import MASK, mask_value
 from porch.ids import uuid7
 from porch.models.base import utcnow
 from porch.providers.base import Tool, ToolCall, ToolResult
@@ -106,7 +109,7 @@ async def answer(
         proposed = None
     if not isinstance(proposed, dict):
         problems = {"arguments": "must be a JSON object"}
-        return _invalid(call, action, problems, ledger)
+        return await _invalid(session, state, here, call, action, {}, problems, ledger)
     visible = model_parameters(action.as_mapping())
     props = action.parameters.get("properties") or {}
     ignored = sorted(n for n in proposed if n in props and n not in visible)
@@ -126,6 +129,7 @@ async def answer(
     resolved, secrets = await execute.resolve_for(
         session, state.settings, action, own, here.visitor, here.where
     )
+    record.arguments = _masked(action, proposed, secrets)
     if resolved is None:
         record.status, record.error_class = "failed", "config"
         record.error, record.visitor_text = "the action needs a verified visitor", SIGN_IN_TEXT
@@ -137,7 +141,8 @@ async def answer(
     problems = {n: e for n, e in resolved.errors.items() if n in visible or n not in props}
     problems.update(dict.fromkeys(resolved.missing, "is required"))
     if problems:
-        return _invalid(call, action, problems, ledger)
+        masked = record.arguments
+        return await _invalid(session, state, here, call, action, masked, problems, ledger)
     if resolved.errors:  # a porch-filled parameter failed: the owner's setup, recorded
         result = await execute.perform(
             session, state.settings, state.metrics, action, record, resolved, secrets
@@ -164,14 +169,56 @@ async def answer(
     return _result(call, {"status": "succeeded", "result": result.projected})
 
 
-def _invalid(
-    call: ToolCall, action: Definition, problems: dict[str, str], ledger: Ledger
+def _masked(
+    action: Definition, proposed: dict[str, Any], secrets: dict[str, str]
+) -> dict[str, Any]:
+    """The proposal as recorded: a value for a secret-sourced parameter is never stored, and
+    a secret's value the model somehow learnt is masked wherever it appears."""
+    values = list(secrets.values())
+    return {
+        name: MASK
+        if action.sources.get(name, "").startswith("secret:")
+        else mask_value(value, values)
+        for name, value in proposed.items()
+    }
+
+
+async def _invalid(
+    session: AsyncSession,
+    state: ActionsState,
+    here: TurnContext,
+    call: ToolCall,
+    action: Definition,
+    proposed: dict[str, Any],
+    problems: dict[str, str],
+    ledger: Ledger,
 ) -> ToolResult:
-    """Arguments that do not fit the schema: nothing is sent. Once the model may retry."""
+    """Arguments that do not fit the schema: recorded, nothing sent. Once the model may retry."""
     ledger.bad[action.slug] = tries = ledger.bad.get(action.slug, 0) + 1
     if tries > 1:
         ledger.stop_tools = True
-    log.info("action_model_arguments_invalid", action=action.slug, problems=sorted(problems))
+    # A row, not only a log line: the owner sees in the call log what the model got wrong
+    # (often a description that needs a better example), filtered with the other failures.
+    record = calls.new_call(
+        action,
+        trigger="model",
+        status="failed",
+        proposed=proposed,
+        conversation_id=here.conversation_id,
+        message_id=here.message_id,
+    )
+    record.error_class = "invalid_arguments"
+    record.error = orjson.dumps(problems, option=orjson.OPT_SORT_KEYS).decode()
+    record.finished_at = utcnow()
+    session.add(record)
+    await session.flush()
+    state.metrics.action_calls.labels("model", "failed", "invalid_arguments").inc()
+    log.info(
+        "action_model_arguments_invalid",
+        action=action.slug,
+        call_id=str(record.id),
+        problems=sorted(problems),
+    )
     content = {
         "error": "invalid_arguments",
         "problems": problems,

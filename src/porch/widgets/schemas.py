@@ -60,6 +60,9 @@ class Features(Strict):
     feedback: bool = True
     handoff: bool = False
     voice: bool = False
+    # How a vendor's model is offered the widget's actions: "native" function calling, or
+    # "json", a reply protocol in the prompt for models without it (actions/json_mode.py).
+    tool_calling: Literal["native", "json"] = "native"
 
 
 class Limits(Strict):
@@ -263,6 +266,18 @@ class EmbedOut(BaseModel):
     widget_url: str
 
 
+class PublicFeatures(BaseModel):
+    """The features a visitor's page uses; how the model runs actions stays the owner's."""
+
+    # Built from a widget's Features: only these fields are read from it.
+    model_config = ConfigDict(from_attributes=True)
+
+    sources: bool = True
+    feedback: bool = True
+    handoff: bool = False
+    voice: bool = False
+
+
 class PublicConfig(BaseModel):
     widget_id: uuid.UUID
     title: str
@@ -271,4 +286,4 @@ class PublicConfig(BaseModel):
     theme: Theme
     position: Position
     suggested_questions: list[str]
-    features: Features
+    features: PublicFeatures
