@@ -4,6 +4,7 @@ API that the case did not ask for."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from tests.actions.helpers import cancel_order, create, order_status
 from tests.actions.target import Target
 from tests.conftest import BOTH, OwnerClient, make_widget
-from tests.evals.conftest import run_and_wait
+from tests.evals.conftest import finished, run_and_wait
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
 VERIFIED = {"user_id": "ann@example.com", "verified": True}
@@ -169,3 +170,38 @@ async def test_with_a_vendor_model_action_assertions_are_skipped(
         assert result["assertions"][0]["skipped"] is True
         assert "tool calls" in result["assertions"][0]["evidence"]
         assert target.requests == []
+
+
+async def test_changing_an_action_runs_the_cases_again(app: FastAPI, owner: OwnerClient) -> None:
+    with Target() as target:
+        w = await make_widget(owner)
+        lookup = await create(owner, w["id"], order_status(target.base))
+        await _cases(
+            owner,
+            w["id"],
+            {
+                "name": "lookup",
+                "turns": [{"content": "track my order A123", "visitor": VERIFIED}],
+                "assertions": [{"type": "action_called", "slug": "order_status"}],
+            },
+        )
+        first = await run_and_wait(app, owner, w["id"])
+        assert first["passed"] == 1, first["results"]
+        changed = await owner.patch(
+            f"/api/v1/actions/{lookup['id']}", json={"examples": ["parcel whereabouts"]}
+        )
+        assert changed.status_code == 200, changed.text
+        # The watch sees the change and runs the cases; the old phrasing no longer matches.
+        async with asyncio.timeout(30):
+            while True:
+                runs = (await owner.get(f"/api/v1/widgets/{w['id']}/eval-runs")).json()
+                auto = [r for r in runs["eval_runs"] if r["trigger"] == "change"]
+                if auto:
+                    break
+                await asyncio.sleep(0.05)
+        run = await finished(app, owner, auto[0]["id"])
+        assert (
+            run["failed"] == 1
+            and run["regressions"][0]["case_id"] == first["results"][0]["case_id"]
+        )
+        assert run["against"]["actions_hash"] != first["against"]["actions_hash"]

@@ -1,5 +1,6 @@
 """What a widget's answers depend on, as one hash: its knowledge version, its curated
-answers, its prompt and model settings. A run records it; the watch re-runs on a change."""
+answers, its prompt and model settings, its actions. A run records it; the watch re-runs
+on a change."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.knowledge.search.store import current_version
-from porch.models import CuratedAnswer, Widget
+from porch.models import Action, CuratedAnswer, Widget
 from porch.settings import Settings
 
 
@@ -29,6 +30,14 @@ async def against(session: AsyncSession, settings: Settings, widget: Widget) -> 
             )
         )
     ).one()
+    # Every saved change to an action bumps its version; switching one on or off does not.
+    actions = (
+        await session.execute(
+            select(Action.id, Action.version, Action.enabled)
+            .where(Action.widget_id == widget.id)
+            .order_by(Action.id)
+        )
+    ).all()
     provider = widget.provider or settings.llm_provider
     model = widget.model or (settings.llm_model if provider == settings.llm_provider else None)
     record: dict[str, Any] = {
@@ -41,6 +50,7 @@ async def against(session: AsyncSession, settings: Settings, widget: Widget) -> 
         "settings_hash": _hash(
             [widget.temperature, widget.max_tokens, widget.fallback_message, widget.handoff]
         )[:16],
+        "actions_hash": _hash([[str(a), v, bool(e)] for a, v, e in actions])[:16],
     }
     record["fingerprint"] = _hash(record)
     return record
