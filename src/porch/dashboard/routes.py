@@ -22,7 +22,7 @@ from porch.analytics.schemas import AnalyticsOut
 from porch.audit import service as audit_log
 from porch.chat.inbox import service as inbox
 from porch.chat.inbox.schemas import InboxPage
-from porch.dashboard import charts, render
+from porch.dashboard import actions_page, charts, render
 from porch.dashboard.answered import answered_questions
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep
@@ -37,6 +37,7 @@ from porch.webhooks.schemas import EVENT_NAMES, DeliveryOut
 from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=DashboardRoute)
+router.include_router(actions_page.router)
 
 STATUSES = {
     "open": "Open",
