@@ -159,3 +159,31 @@ async def test_deleting_an_action_removes_its_calls_from_analytics(
     got = await stats(owner, w["id"])
     # The call rows go with the action (ON DELETE CASCADE): nothing left to count.
     assert got["calls"] == 0 and got["per_action"] == []
+
+
+async def test_the_analytics_page_shows_calls_per_action(
+    client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    w = await make_widget(owner)
+    with Target() as target:
+        made = await create(owner, w["id"], order_status(target.base))
+        v = await verified(owner, client, w["id"])
+        await say(client, v, "Track my order A123")
+        ran = await owner.post(
+            f"/api/v1/actions/{made['id']}/test", json={"arguments": {"order_id": "Z"}}
+        )
+        assert ran.json()["error_class"] is not None
+    page = await owner.get(f"/app/widgets/{w['id']}/analytics")
+    assert page.status_code == 200
+    section = page.text[page.text.find('data-testid="action-stats"') :]
+    section = section[: section.find("</section>")]
+    assert "1 call: 1 succeeded, 0 failed." in section
+    assert "Test runs from the Actions page are not counted." in section
+    row = section[section.find('data-action="order_status"') :]
+    assert "offline 1" in row and "ms</td>" in row
+    counted = await owner.get(f"/app/widgets/{w['id']}/analytics", params={"include_tests": "true"})
+    section = counted.text[counted.text.find('data-testid="action-stats"') :]
+    assert "2 calls: 1 succeeded, 1 failed." in section and "test 1" in section
+    assert 'id="include-tests" name="include_tests" type="checkbox" value="true" checked' in (
+        counted.text
+    )

@@ -104,7 +104,7 @@ async def _titles(session: AsyncSession, widget_id: uuid.UUID) -> dict[uuid.UUID
     found = await session.execute(
         select(Action.id, Action.title).where(Action.widget_id == widget_id)
     )
-    return {aid: str(title) for aid, title in found.tuples()}
+    return {aid: str(title) for aid, title in found.all()}
 
 
 @dataclass(frozen=True, slots=True)
