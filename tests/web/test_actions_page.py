@@ -26,6 +26,17 @@ pytestmark = pytest.mark.slow
 SECRET = "sk_live_never_on_the_page_7731"
 
 
+YAML = """openapi: 3.0.3
+info: {title: Orders, version: "1"}
+servers: [{url: "BASE"}]
+paths:
+  /orders/{orderId}/cancel:
+    post:
+      operationId: cancelOrder
+      parameters: [{name: orderId, in: path, required: true, schema: {type: string}}]
+"""
+
+
 def spec(base: str) -> str:
     return json.dumps(
         {
@@ -152,6 +163,15 @@ def test_define_test_import_and_read_the_log(
         drafts = page.get_by_test_id("import-result")
         expect(drafts).to_contain_text("check_failing")
         expect(drafts).to_contain_text(f"GET {target.base}/fail")
+        # Or from a file, read in the browser.
+        yaml = YAML.replace("BASE", target.base).encode()
+        imp.locator("#i-file").set_input_files(
+            {"name": "cancel.yaml", "mimeType": "application/yaml", "buffer": yaml}
+        )
+        expect(imp.get_by_label("Document", exact=True)).to_have_value(re.compile("cancelOrder"))
+        imp.get_by_role("button", name="Import drafts").click()
+        expect(drafts).to_contain_text("cancel_order")
+        expect(drafts).to_contain_text(f"POST {target.base}/orders/{{{{orderId}}}}/cancel")
 
         page.reload()
         expect(page.get_by_test_id("action-list")).to_contain_text("check_failing")

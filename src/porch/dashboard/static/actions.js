@@ -109,7 +109,10 @@
       // Emptied while editing: the field goes back to nothing (no body, no headers...).
       else if (editing) body[name] = name === 'body' ? null : (name === 'parameters' ? { type: 'object', properties: {} } : {});
     });
-    if (!body.response_fields.length && !editing) delete body.response_fields;
+    // No fields named: no projection (the API's default), whether creating or editing.
+    if (!body.response_fields.length) {
+      if (editing) body.response_fields = null; else delete body.response_fields;
+    }
     return body;
   }
 
