@@ -143,6 +143,12 @@ def test_define_test_import_and_read_the_log(
         panel.get_by_label(re.compile("^order_id")).fill("A123")
         panel.get_by_label("A verified visitor").check()
         panel.get_by_label("User id").fill("alice@example.com")
+        claims = panel.get_by_label("Claims (JSON)")
+        claims.fill("{plan: pro")
+        panel.get_by_role("button", name="Run the test").click()
+        expect(panel.locator(".field-error")).to_contain_text("Not valid JSON")
+        assert target.requests == []
+        claims.fill('{"plan": "pro"}')
         panel.get_by_role("button", name="Run the test").click()
         result = page.get_by_test_id("test-result")
         expect(result.get_by_test_id("test-outcome")).to_have_text("Succeeded")
