@@ -100,6 +100,17 @@ async def test_calls_per_action_by_outcome_class_and_trigger(
         await answer(client, v, late["call_id"], "confirm")
         (yes,) = await say(client, v, "Please cancel my order D000")
         assert (await answer(client, v, yes["call_id"], "confirm"))["state"] == "succeeded"
+        # Never answered: still pending in the log, and expired all the same.
+        (never,) = await say(client, v, "Please cancel my order E111")
+        assert [a["state"] for a in await say(client, v, "Please cancel my order F222")] == [
+            "confirm"
+        ]
+        async with app.state.porch.engine.begin() as conn:
+            await conn.execute(
+                update(ActionCall)
+                .where(ActionCall.id == uuid.UUID(never["call_id"]))
+                .values(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+            )
 
         for aid, args in ((lookup["id"], {"order_id": "A123"}), (broken["id"], {})):
             ran = await owner.post(
@@ -118,14 +129,14 @@ async def test_calls_per_action_by_outcome_class_and_trigger(
 
     got = await stats(owner, w["id"])
     assert got["includes_tests"] is False
-    assert (got["calls"], got["succeeded"], got["failed"]) == (5, 2, 3)
-    assert (got["declined"], got["expired"]) == (1, 1)
+    assert (got["calls"], got["succeeded"], got["failed"]) == (6, 2, 4)
+    assert (got["declined"], got["expired"]) == (1, 2)
     rows = {r["slug"]: r for r in got["per_action"]}
     assert got["per_action"][0]["slug"] == "cancel_order"  # most called first
     c = rows["cancel_order"]
-    assert (c["calls"], c["succeeded"], c["failed"], c["declined"], c["expired"]) == (3, 1, 2, 1, 1)
-    assert c["failure_classes"] == {"declined": 1, "expired": 1}
-    assert c["triggers"] == {"offline": 3}
+    assert (c["calls"], c["succeeded"], c["failed"], c["declined"], c["expired"]) == (4, 1, 3, 1, 2)
+    assert c["failure_classes"] == {"declined": 1, "expired": 2}
+    assert c["triggers"] == {"offline": 4}
     assert c["title"] == "Cancel an order" and c["action_id"] == cancel["id"]
     assert c["median_duration_ms"] is not None
     s = rows["service_status"]
@@ -134,7 +145,7 @@ async def test_calls_per_action_by_outcome_class_and_trigger(
     assert rows["order_status"]["median_duration_ms"] >= 0
 
     with_tests = await stats(owner, w["id"], include_tests="true")
-    assert with_tests["includes_tests"] is True and with_tests["calls"] == 7
+    assert with_tests["includes_tests"] is True and with_tests["calls"] == 8
     rows = {r["slug"]: r for r in with_tests["per_action"]}
     assert rows["order_status"]["triggers"] == {"offline": 1, "test": 1}
     assert rows["service_status"]["failure_classes"] == {"http_5xx": 2}

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from porch.analytics.schemas import ActionsSummary, ActionStats
 from porch.models import Action, ActionCall
+from porch.models.base import utcnow
 
-# Pending rows (collecting, confirm, running) have no outcome yet.
+# Pending rows (collecting, confirm, running) have no outcome yet, but for lapsed confirmations.
 FINISHED = ("succeeded", "failed")
 
 
@@ -34,12 +35,14 @@ async def action_stats(
 ) -> ActionsSummary:
     """Calls begun in [start, end) that have finished; owners' test runs only when asked."""
     c = ActionCall
+    # A confirmation nobody answered stays pending after it expired: it counts as expired.
+    lapsed = and_(c.status == "confirm", c.expires_at < utcnow())
     where = [
         c.workspace_id == workspace_id,
         c.widget_id == widget_id,
         c.created_at >= start,
         c.created_at < end,
-        c.status.in_(FINISHED),
+        or_(c.status.in_(FINISHED), lapsed),
     ]
     if not include_tests:
         where.append(c.trigger != "test")
@@ -86,6 +89,8 @@ def _count(
     confirmation: str,
     n: int,
 ) -> None:
+    if state == "confirm":  # lapsed unanswered (the query reads no other pending row)
+        state, error_class, confirmation = "failed", "expired", "expired"
     row.calls += n
     row.triggers[trigger] = row.triggers.get(trigger, 0) + n
     if state == "succeeded":
