@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from tests.accounts.kit import member
 from tests.actions.helpers import create, order_status
 from tests.actions.target import Target
+from tests.analytics.test_actions import say, verified
 from tests.conftest import BOTH, OwnerClient, make_widget, signup
 from tests.dashboard.test_pages import EVIL, assert_strict
 
@@ -61,10 +62,19 @@ async def test_the_page_lists_actions_secrets_and_calls(
         bad = await create(
             owner,
             w["id"],
-            order_status(target.base, slug="broken", url=target.base + "/fail?o={{order_id}}"),
+            order_status(
+                target.base,
+                slug="broken",
+                title="Broken endpoint",
+                examples=["check the broken endpoint"],
+                url=target.base + "/fail?o={{order_id}}",
+            ),
         )
         ok = await run(owner, good["id"], {"order_id": "A123"})
         failed = await run(owner, bad["id"], {"order_id": "A123"})
+        v = await verified(owner, client, w["id"])
+        chat = await say(client, v, "Track my order A123")
+        assert [a["state"] for a in chat] == ["started", "succeeded"], chat
     assert ok["error_class"] is None and failed["error_class"] == "http_5xx"
     assert target.seen("/orders/A123")[0].headers["Authorization"] == f"Bearer {SECRET}"
 
@@ -81,7 +91,9 @@ async def test_the_page_lists_actions_secrets_and_calls(
     assert "http_5xx" in listed  # the last call of `broken`
     assert '<code class="break">orders_key</code>' in html
     calls = rows(html)
-    assert len(calls) == 2
+    assert len(calls) == 3
+    (in_chat,) = [r for r in calls if "offline" in r]
+    assert f'href="/app/conversations/{v.conversation_id}"' in in_chat
     (marked,) = [r for r in calls if 'class="call-failed"' in r]
     assert "Failed" in marked and "http_5xx" in marked and "broken" in marked
     assert "HTTP 500" in marked
@@ -90,13 +102,18 @@ async def test_the_page_lists_actions_secrets_and_calls(
     only_failed = await owner.get(f"/app/widgets/{w['id']}/actions", params={"failed": "1"})
     assert [("broken" in r) for r in rows(only_failed.text)] == [True]
     per_action = await owner.get(f"/app/widgets/{w['id']}/actions", params={"action": good["id"]})
-    (one,) = rows(per_action.text)
-    assert "order_status" in one and "call-failed" not in one
+    assert len(rows(per_action.text)) == 2
+    assert all("call-failed" not in r for r in rows(per_action.text))
     bad_filter = await owner.get(
         f"/app/widgets/{w['id']}/actions", params={"conversation": "not-an-id"}
     )
     assert bad_filter.status_code == 200
-    assert "Not a valid conversation id" in bad_filter.text and len(rows(bad_filter.text)) == 2
+    assert "Not a valid conversation id" in bad_filter.text and len(rows(bad_filter.text)) == 3
+    by_chat = await owner.get(
+        f"/app/widgets/{w['id']}/actions", params={"conversation": v.conversation_id}
+    )
+    (one,) = rows(by_chat.text)
+    assert "offline" in one
 
     # Every widget page links to it.
     settings = await owner.get(f"/app/widgets/{w['id']}")

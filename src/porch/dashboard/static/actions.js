@@ -17,7 +17,8 @@
       var el = form.elements.namedItem(parts.slice(0, n).join('.'));
       if (el && !el.length && el.parentNode) return el;
     }
-    return null;
+    // A rule of auth as a whole ("bearer needs a secret name") belongs by its type.
+    return parts[0] === 'auth' ? form.elements.namedItem('auth.type') : null;
   }
 
   function mark(form, el, message) {
