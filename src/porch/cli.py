@@ -1,4 +1,5 @@
-"""The `porch` command: serve, worker, migrate, user, widget, ingest, privacy, eval, doctor."""
+"""The `porch` command: serve, worker, migrate, user, widget, ingest, privacy, eval, action,
+doctor."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from porch.actions.cli import app as action_app
 from porch.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ privacy_app = typer.Typer(help="Retention sweeps and erasures.", no_args_is_help
 app.add_typer(privacy_app, name="privacy")
 eval_app = typer.Typer(help="Tests of a widget's assistant.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+app.add_typer(action_app, name="action")
 
 
 def _settings() -> Settings:

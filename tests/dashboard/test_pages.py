@@ -28,6 +28,7 @@ def pages_of(wid: str, cid: str | None = None) -> list[str]:
         f"/app/widgets/{wid}/conversations",
         f"/app/widgets/{wid}/analytics",
         "/app/api-keys",
+        f"/app/widgets/{wid}/actions",
     ]
     return paths + ([f"/app/conversations/{cid}"] if cid else [])
 

@@ -48,6 +48,23 @@ def site() -> Iterator[tuple[PorchServer, Owner, dict[str, str]]]:
     )
     assert invite.status_code == 201, invite.text
     owner.patch(wid, name="Support with a long widget name")
+    # An action whose API is not there (a closed loopback port): the log has a failed call.
+    action = owner.http.post(
+        f"/api/v1/widgets/{wid}/actions",
+        json={
+            "slug": "look_up_an_order_with_a_long_slug",
+            "title": "Look up an order by its number and the visitor's email",
+            "url": "http://127.0.0.1:9/orders/{{order_id}}",
+            "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+            "allowed_hosts": ["127.0.0.1"],
+        },
+    )
+    assert action.status_code == 201, action.text
+    aid = action.json()["id"]
+    ran = owner.http.post(f"/api/v1/actions/{aid}/test", json={"arguments": {"order_id": "A1"}})
+    assert ran.status_code == 200 and ran.json()["error_class"] == "network", ran.text
+    put = owner.http.put(f"/api/v1/widgets/{wid}/secrets/orders_key", json={"value": "sk_1"})
+    assert put.status_code == 204, put.text
     ids = {"wid": wid, "cid": cid, "hook": str(hook.json()["id"])}
     yield srv, owner, ids
     srv.stop()
@@ -61,6 +78,7 @@ def pages(ids: dict[str, str]) -> list[str]:
         f"/app/widgets/{wid}/knowledge",
         f"/app/widgets/{wid}/conversations",
         f"/app/widgets/{wid}/analytics",
+        f"/app/widgets/{wid}/actions",
         f"/app/conversations/{ids['cid']}",
         "/app/api-keys",
         "/app/webhooks",

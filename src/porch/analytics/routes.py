@@ -29,11 +29,20 @@ async def widget_analytics(
     retriever: RetrieverDep,
     date_from: FirstDay = None,
     date_to: LastDay = None,
+    include_tests: Annotated[
+        bool, Query(description="Count the owners' test runs in `actions`")
+    ] = False,
 ) -> AnalyticsOut:
     """Per day and in total over the range (default: the last 30 days), unanswered questions
-    grouped by meaning, and how handed-off conversations went."""
+    grouped by meaning, how handed-off conversations went, and how actions' calls went."""
     return await service.widget_analytics(
-        session, owner.workspace_id, widget_id, date_from, date_to, retriever.embedder
+        session,
+        owner.workspace_id,
+        widget_id,
+        date_from,
+        date_to,
+        retriever.embedder,
+        include_tests,
     )
 
 

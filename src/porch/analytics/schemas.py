@@ -53,6 +53,40 @@ class HandoffStats(BaseModel):
     resolution_median_seconds: float | None = None
 
 
+class ActionStats(BaseModel):
+    """One action's finished calls over the range."""
+
+    action_id: uuid.UUID
+    slug: str
+    title: str | None = Field(description="None when the action has been deleted since")
+    calls: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    failure_classes: dict[str, int] = Field(
+        default_factory=dict, description="Failed calls per failure class"
+    )
+    triggers: dict[str, int] = Field(
+        default_factory=dict, description="Calls per trigger: model, offline, agent (test)"
+    )
+    declined: int = Field(default=0, description="Confirmations the visitor declined")
+    expired: int = Field(default=0, description="Confirmations that expired unanswered")
+    median_duration_ms: float | None = Field(
+        default=None, description="Over calls that reached the owner's API"
+    )
+
+
+class ActionsSummary(BaseModel):
+    """Calls of the widget's actions, most called first; test runs only when asked for."""
+
+    includes_tests: bool = False
+    calls: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    declined: int = 0
+    expired: int = 0
+    per_action: list[ActionStats] = Field(default_factory=list)
+
+
 class AnalyticsOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -64,3 +98,4 @@ class AnalyticsOut(BaseModel):
     unanswered: list[UnansweredQuestion]
     unanswered_groups: list[UnansweredGroup] = Field(default_factory=list)
     handoffs: HandoffStats = Field(default_factory=HandoffStats)
+    actions: ActionsSummary = Field(default_factory=ActionsSummary)

@@ -16,6 +16,7 @@ from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from porch.analytics.actions import action_stats
 from porch.analytics.clusters import group_questions
 from porch.analytics.handoffs import handoff_stats
 from porch.analytics.schemas import AnalyticsOut, Counts, DayStats, UnansweredQuestion
@@ -84,8 +85,10 @@ async def widget_analytics(
     date_from: date | None = None,
     date_to: date | None = None,
     embedder: Embedder | None = None,
+    include_tests: bool = False,
 ) -> AnalyticsOut:
-    """Counts per day and in total; unanswered questions grouped by meaning with `embedder`."""
+    """Counts per day and in total; unanswered questions grouped by meaning with `embedder`;
+    action calls (owners' test runs only with `include_tests`)."""
     await widgets.get(session, workspace_id, widget_id)
     span = day_range(date_from, date_to)
     dialect = session.get_bind().dialect.name
@@ -115,6 +118,9 @@ async def widget_analytics(
         unanswered=unanswered,
         unanswered_groups=await group_questions(unanswered, embedder),
         handoffs=await handoff_stats(session, workspace_id, widget_id, span.start, span.end),
+        actions=await action_stats(
+            session, workspace_id, widget_id, span.start, span.end, include_tests
+        ),
     )
 
 

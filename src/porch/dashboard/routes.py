@@ -22,7 +22,7 @@ from porch.analytics.schemas import AnalyticsOut
 from porch.audit import service as audit_log
 from porch.chat.inbox import service as inbox
 from porch.chat.inbox.schemas import InboxPage
-from porch.dashboard import charts, render
+from porch.dashboard import actions_page, charts, render
 from porch.dashboard.answered import answered_questions
 from porch.dashboard.auth import DashboardRoute, MaybeOwner, PageAdmin, PageAgent, safe_next
 from porch.deps import SessionDep, SettingsDep
@@ -37,6 +37,7 @@ from porch.webhooks.schemas import EVENT_NAMES, DeliveryOut
 from porch.widgets import service as widgets
 
 router = APIRouter(prefix="/app", include_in_schema=False, route_class=DashboardRoute)
+router.include_router(actions_page.router)
 
 STATUSES = {
     "open": "Open",
@@ -221,7 +222,10 @@ async def analytics_page(
     widget = widgets.to_out(await widgets.get(session, owner.workspace_id, wid))
     query = request.query_params
     span = (_day(query.get("from")), _day(query.get("to")))
-    data, problem = await _analytics(session, owner.workspace_id, wid, span, retriever.embedder)
+    tests = query.get("include_tests") == "true"
+    data, problem = await _analytics(
+        session, owner.workspace_id, wid, span, retriever.embedder, tests
+    )
     done = await answered_questions(session, owner.workspace_id, wid, data.unanswered_groups)
     view: dict[str, Any] = {"data": data, "plots": _plots(data), "problem": problem}
     view |= {"answered": done, "tab": "analytics", "nav": "widgets"}
@@ -234,14 +238,19 @@ async def _analytics(
     widget_id: uuid.UUID,
     span: tuple[date | None, date | None],
     embedder: Embedder,
+    include_tests: bool = False,
 ) -> tuple[AnalyticsOut, str | None]:
     """The widget's analytics over the chosen days; a bad range shows the default one and
     says why."""
     try:
-        data = await analytics.widget_analytics(session, workspace_id, widget_id, *span, embedder)
+        data = await analytics.widget_analytics(
+            session, workspace_id, widget_id, *span, embedder, include_tests
+        )
         return data, None
     except BadRequest as exc:
-        data = await analytics.widget_analytics(session, workspace_id, widget_id, embedder=embedder)
+        data = await analytics.widget_analytics(
+            session, workspace_id, widget_id, embedder=embedder, include_tests=include_tests
+        )
         return data, exc.message
 
 
