@@ -26,7 +26,9 @@ MAX_VALUE_CHARS = 1000
 REGISTERED = frozenset({"sub", "exp", "iat", "nbf", "iss", "aud", "jti"})
 # The names an action's `identity.<claim>` source can name (actions/schemas.py).
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# Attributes may hold line breaks (an address); the user id is one line.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
 
 Claim = str | int | float | bool
 
@@ -89,7 +91,7 @@ def _refusal(exc: jwt.PyJWTError) -> PorchError:
 
 
 def _user_id(sub: Any) -> str:
-    if not isinstance(sub, str) or not sub.strip() or len(sub) > 200 or _CONTROL.search(sub):
+    if not isinstance(sub, str) or not sub.strip() or len(sub) > 200 or _NOT_ONE_LINE.search(sub):
         raise BadRequest(
             "The identity token's sub must be the user id: 1 to 200 characters of one line.",
             code="identity_token_claims",
