@@ -4,14 +4,17 @@ erase's email lookup through an `email` claim, and gone from the storage after i
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from porch.models.base import utcnow
+from porch.privacy.sweep import Sweeper
 from tests.conftest import BOTH, OwnerClient, make_widget, start_conversation
-from tests.privacy.helpers import ask, every_table_text
+from tests.privacy.helpers import ask, every_table_text, stored
 from tests.security.identity_tokens import identity_secret, mint
 
 pytestmark = pytest.mark.parametrize("backend", BOTH, indirect=True)
@@ -70,3 +73,30 @@ async def test_claims_are_exported_found_by_their_email_and_erased(
     assert PLAN not in everything and ACCOUNT not in everything
     assert SIGNED not in everything and SIGNED.lower() not in everything.lower()
     assert "the bystander stays" in everything and "b@example.org" in everything
+
+
+async def test_anonymizing_drops_the_claims(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    put = await owner.http.put(
+        "/api/v1/privacy/retention",
+        json={"conversation_days": 5, "mode": "anonymize"},
+        headers={"X-CSRF-Token": owner.csrf},
+    )
+    assert put.status_code == 200, put.text
+    widget = await make_widget(owner)
+    secret = await identity_secret(owner, widget["id"])
+    token = mint(secret, "cust-8", email=SIGNED, plan=PLAN)
+    v = await start_conversation(client, widget["id"], identity_token=token)
+    await ask(client, v, "hello")
+    state = app.state.porch
+    sweep = Sweeper(
+        state.sessionmaker,
+        state.engine,
+        interval=0,
+        batch=2,
+        clock=lambda: utcnow() + timedelta(days=6),
+    )
+    assert (await sweep.sweep()).anonymized == 1
+    rows = " ".join(str(r) for r in await stored(app, "SELECT * FROM conversations"))
+    assert PLAN not in rows and SIGNED not in rows and "cust-8" not in rows

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from porch.models import Conversation
+from porch.models import Conversation, ConversationEvent
 from tests.conftest import BOTH, OwnerClient, make_widget
 from tests.security.identity_tokens import identity_secret, mint, start
 from tests.security.test_identity import sign
@@ -55,6 +55,16 @@ async def test_a_valid_token_verifies_the_user_and_keeps_its_claims(
     row = await _row(app, made.json()["conversation_id"])
     assert row.user_external_id == "cust-7" and row.user_verified is True
     assert row.user_claims == {"email": "ann@example.com", "plan": "pro", "seats": 3, "beta": True}
+    # The inbox and `conversation.created` name the user; the claims stay with the conversation.
+    async with app.state.porch.engine.connect() as conn:
+        data = await conn.scalar(
+            select(ConversationEvent.data).where(
+                ConversationEvent.conversation_id == uuid.UUID(made.json()["conversation_id"]),
+                ConversationEvent.type == "conversation.created",
+            )
+        )
+    assert data["conversation"]["user"]["id"] == "cust-7"
+    assert "pro" not in str(data) and "ann@example.com" not in str(data)
     # Beside a user of the same id: its name and email are shown, the claims are the token's.
     both = await start(
         client,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from porch.chat.answer import live
 from porch.chat.answer.context import State
 from porch.chat.visitor import service, verified
-from porch.chat.visitor.schemas import ConversationIn
+from porch.chat.visitor.schemas import ConversationIn, VisitorUser
 from porch.chat.visitor.service import Started
 from porch.limits.rules import Rule
 from porch.widgets.cache import WidgetConfig
@@ -58,5 +58,9 @@ async def open_conversation(
             user_claims=who.claims,
             greet=greet,
         )
+    if details.user is None and who.user_id is not None:
+        # Signed by a token alone: the inbox and webhooks still name the user (not the
+        # claims: those stay with the conversation, for actions).
+        details = details.model_copy(update={"user": VisitorUser(id=who.user_id)})
     await live.conversation_started(state, widget.id, started, details)
     return started
