@@ -146,6 +146,8 @@ async def test_every_bad_token_is_refused_with_its_own_code(
     await refused(
         jwt.encode({**good, "sub": "a\nb"}, secret, algorithm="HS256"), 400, "identity_token_claims"
     )
+    soon = jwt.encode({"sub": "u1", "exp": "soon"}, secret, algorithm="HS256")
+    assert "exp" in await refused(soon, 400, "identity_token_malformed")
     # Not a JWT at all.
     await refused("abc.def.ghi", 400, "identity_token_malformed")
     not_token = await start(client, w["id"], identity_token="not a token")

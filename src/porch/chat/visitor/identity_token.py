@@ -84,8 +84,10 @@ def _refusal(exc: jwt.PyJWTError) -> PorchError:
         return BadRequest(
             f"The identity token's claims are invalid: {exc}", code="identity_token_claims"
         )
+    # PyJWT's own words say which part (not base64url, not JSON, an exp that is no number):
+    # they quote nothing of the secret.
     return BadRequest(
-        "The identity token is not a JWT (header.payload.signature, base64url).",
+        f"The identity token could not be read as a JWT (header.payload.signature): {exc}",
         code="identity_token_malformed",
     )
 
