@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
-from porch.models import ActionCall
+from porch.actions import calls, notify
+from porch.models import ActionCall, WebhookDelivery
+from porch.models.base import utcnow
 from porch.webhooks import signing
 from tests.actions.helpers import cancel_order, create, order_status
 from tests.actions.target import Target
@@ -184,3 +186,34 @@ async def _confirm(
         json={"decision": decision},
         headers=v.auth,
     )
+
+
+@LOOPBACK
+async def test_a_rolled_back_call_sends_nothing_and_a_committed_one_is_queued(
+    app: FastAPI, owner: OwnerClient
+) -> None:
+    """The call's deliveries are rows of its own transaction: queued when it commits."""
+    widget = await make_widget(owner)
+    state = app.state.porch
+    with Target() as target, Receiver() as receiver:
+        await _subscribe(owner, receiver.url, ["action.failed"])
+        made = await create(owner, widget["id"], order_status(target.base))
+        (action,) = await state.actions.enabled(uuid.UUID(widget["id"]))
+        assert str(action.id) == made["id"]
+        ids = []
+        for commit in (False, True):
+            async with state.sessionmaker() as session:
+                call = calls.new_call(action, trigger="test", status="failed", proposed={})
+                call.error_class, call.finished_at = "declined", utcnow()
+                session.add(call)
+                await session.flush()
+                ids.append(str(call.id))
+                await notify.finished(session, call)
+                stored = await session.scalar(select(func.count()).select_from(WebhookDelivery))
+                assert stored == 1  # written in the call's transaction, before it ends
+                await (session.commit() if commit else session.rollback())
+        (body,) = await _received(receiver, 1)
+    assert body["event_id"] == ids[1] and body["data"]["call"]["error_class"] == "declined"
+    async with state.engine.connect() as conn:
+        left = (await conn.execute(select(WebhookDelivery.payload))).scalars().all()
+    assert [p["event_id"] for p in left] == [ids[1]]
