@@ -42,7 +42,6 @@ from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
 from porch.realtime.grants import Recheck
 from porch.realtime.hub import Realtime
 from porch.settings import Settings
-from porch.webhooks.delivery import DELIVER_TASK
 from porch.webhooks.dispatch import WebhookDispatcher
 from porch.widgets.cache import WidgetCache
 
@@ -153,20 +152,14 @@ async def _start(state: State) -> None:
     settings = state.settings
     state.realtime.revoker.recheck = Recheck(state.autocommit, settings)
     await state.jobs.start()
-    jobs = state.jobs
-
-    async def deliver(delivery_id: str) -> None:
-        await jobs.enqueue(DELIVER_TASK, delivery_id)
-
-    # Action calls queue their own webhooks (`action.completed`, `action.failed`).
-    notify.install(state.sessionmaker, deliver, state.privacy.rules)
-    state.evals.start_watch()
-    # Durable events become webhook deliveries in the process that published them.
-    state.realtime.broker.listeners.append(
-        WebhookDispatcher(
-            settings, state.sessionmaker, state.pubsub, state.jobs, state.privacy.rules
-        )
+    # Durable events become webhook deliveries in the process that published them; action
+    # calls record theirs through the same dispatcher in their own transaction.
+    dispatcher = WebhookDispatcher(
+        settings, state.sessionmaker, state.pubsub, state.jobs, state.privacy.rules
     )
+    notify.install(state.sessionmaker, dispatcher.record_in)
+    state.evals.start_watch()
+    state.realtime.broker.listeners.append(dispatcher)
     await state.realtime.start()
     gc_tuning.settle(settings.gc_young_threshold)
     gc_tuning.log_pauses(settings.gc_log_pause_ms)

@@ -140,7 +140,7 @@ def resolve(
             else:
                 out.values[name] = value
         else:
-            _fill(out, name, source, visitor, where, secrets)
+            _fill(out, name, source, visitor, where, secrets, required=name in needed)
     return out
 
 
@@ -151,15 +151,19 @@ def _fill(
     visitor: Visitor,
     where: Where,
     secrets: Mapping[str, str],
+    *,
+    required: bool,
 ) -> None:
     if source.startswith("identity."):
         if not visitor.verified:
             raise SignInRequired
         key = source.removeprefix("identity.")
         value = visitor.user_id if key == "user_id" else visitor.claims.get(key)
-        if value is None:
-            out.errors[name] = f"the verified identity has no {key}"
-        else:
+        if value is None and required:
+            # The site signed no such attribute (a token without it, or a hash only): as
+            # good as not signed in, and never something the model or visitor may fill.
+            raise SignInRequired
+        if value is not None:
             out.values[name] = value
     elif source.startswith("secret:"):
         secret = secrets.get(source.removeprefix("secret:"))

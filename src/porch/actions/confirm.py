@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch.actions import calls, execute
-from porch.actions.arguments import Visitor, Where, coerce, model_parameters
+from porch.actions import calls, context, execute, notify
+from porch.actions.arguments import coerce, model_parameters
 from porch.actions.context import ActionsState
 from porch.actions.definition import Definition
 from porch.actions.events import ActionEvent
@@ -22,7 +22,7 @@ from porch.actions.runner import DEFAULT_TEXTS
 from porch.actions.schemas import ConfirmIn, ConfirmOut
 from porch.db import run_after_commit
 from porch.errors import Conflict, NotFound, PorchError
-from porch.models import ActionCall, Conversation
+from porch.models import ActionCall
 from porch.models.base import utcnow
 
 Emit = Callable[[ActionEvent], None]
@@ -58,15 +58,17 @@ async def decide_call(
         call.status, call.confirmation, call.error_class = "failed", "expired", "expired"
         call.visitor_text, call.finished_at = _text(action, "expired"), utcnow()
         await session.flush()
+        await notify.finished(session, call)
         emit(ActionEvent(call.id, action.slug, "failed", call.visitor_text))
         return "expired", call.visitor_text
     if decision == "decline":
         call.status, call.confirmation, call.error_class = "failed", "declined", "declined"
         call.visitor_text, call.finished_at = _text(action, "declined"), utcnow()
         await session.flush()
+        await notify.finished(session, call)
         emit(ActionEvent(call.id, action.slug, "failed", call.visitor_text))
         return "declined", call.visitor_text
-    visitor, where = await _who(session, call.conversation_id)
+    visitor, where = await context.who(session, call.conversation_id)
     resolved, secrets = await execute.resolve_for(
         session, state.settings, action, dict(call.arguments or {}), visitor, where
     )
@@ -81,16 +83,6 @@ async def decide_call(
     )
     emit(ActionEvent(call.id, action.slug, result.state, result.visitor_text))
     return result.state, result.visitor_text
-
-
-async def _who(session: AsyncSession, conversation_id: uuid.UUID | None) -> tuple[Visitor, Where]:
-    row = await session.get(Conversation, conversation_id) if conversation_id else None
-    if row is None:
-        return Visitor(), Where()
-    return (
-        Visitor(user_id=row.user_external_id, verified=bool(row.user_verified)),
-        Where(row.id, row.page_url, row.locale),
-    )
 
 
 def _claimed_hash(action: Definition, body: ConfirmIn) -> str | None:

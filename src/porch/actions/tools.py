@@ -21,7 +21,7 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch.actions import calls, confirm, execute, turn
+from porch.actions import calls, confirm, execute, notify, turn
 from porch.actions.arguments import Visitor, Where, model_parameters, required
 from porch.actions.context import ActionsState
 from porch.actions.definition import Definition
@@ -136,6 +136,7 @@ async def answer(
         record.finished_at = utcnow()
         session.add(record)
         await session.flush()
+        await notify.finished(session, record)
         here.emit(ActionEvent(record.id, action.slug, "failed", SIGN_IN_TEXT))
         return _result(call, {"error": "sign_in_required", "message": SIGN_IN_TEXT}, error=True)
     problems = {n: e for n, e in resolved.errors.items() if n in visible or n not in props}

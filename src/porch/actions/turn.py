@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch.actions import calls, confirm, execute, offline
+from porch.actions import calls, confirm, context, execute, notify, offline
 from porch.actions.arguments import Visitor, Where, model_parameters
 from porch.actions.context import ActionsState
 from porch.actions.definition import Definition
 from porch.actions.events import ActionEvent
 from porch.actions.runner import SIGN_IN_TEXT
-from porch.models import ActionCall, Conversation
+from porch.models import ActionCall
 from porch.models.base import utcnow
 
 Emit = Callable[[ActionEvent], None]
@@ -78,13 +78,18 @@ async def _turn(
         if action is None or action.version != pending.action_version:
             pending.status, pending.error_class = "failed", "config"
             pending.error = "the action changed or was switched off before it ran"
+            pending.finished_at = utcnow()
+            await session.flush()
+            await notify.finished(session, pending)
         elif pending.status == "confirm" and (said := offline.decision(question)):
             _, text = await confirm.decide_call(session, state, action, pending, said, emit)
             return text
         elif pending.status == "collecting":
             if offline.decision(question) == "decline":
                 pending.status, pending.error_class = "failed", "declined"
-                pending.visitor_text = STOPPED
+                pending.visitor_text, pending.finished_at = STOPPED, utcnow()
+                await session.flush()
+                await notify.finished(session, pending)
                 return STOPPED
             asked = pending.asking or ""
             args = {**pending.arguments, asked: offline.answer_to(action, asked, question)}
@@ -106,17 +111,8 @@ async def _turn(
     return await _advance(session, state, action, call, args, visitor, where, emit)
 
 
-async def who(session: AsyncSession, conversation_id: uuid.UUID) -> tuple[Visitor, Where]:
-    c = Conversation
-    row = (
-        await session.execute(
-            select(c.user_external_id, c.user_verified, c.page_url, c.locale).where(
-                c.id == conversation_id
-            )
-        )
-    ).one()
-    visitor = Visitor(user_id=row.user_external_id, verified=bool(row.user_verified))
-    return visitor, Where(conversation_id, row.page_url, row.locale)
+# Who the call is for: read per call, with the conversation's signed claims (context.py).
+who = context.who
 
 
 async def _advance(
@@ -140,6 +136,7 @@ async def _advance(
         call.error, call.visitor_text = "the action needs a verified visitor", SIGN_IN_TEXT
         call.finished_at = utcnow()
         await session.flush()
+        await notify.finished(session, call)
         emit(ActionEvent(call.id, action.slug, "failed", SIGN_IN_TEXT))
         return SIGN_IN_TEXT
     visible = model_parameters(action.as_mapping())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from porch.models.base import Base, IdMixin, utcnow
+from porch.models.base import Base, IdMixin, JSONType, utcnow
 
 
 class Conversation(IdMixin, Base):
@@ -33,6 +34,9 @@ class Conversation(IdMixin, Base):
     user_email: Mapped[str | None] = mapped_column(String(320))
     # The site signed user_external_id with the widget's identity secret.
     user_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The custom claims of the site's signed identity token (email, plan…): verified
+    # attributes that actions read as `identity.<claim>`. None when verified by hash only.
+    user_claims: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     client_ip: Mapped[str | None] = mapped_column(String(64))
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

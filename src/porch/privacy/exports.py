@@ -98,6 +98,9 @@ async def build(
                         "name": c["user_name"],
                         "email": c["user_email"],
                         "verified": bool(c["user_verified"]),
+                        # The site's signed attributes, as signed: identity, not text, so
+                        # no redaction rule rewrites them.
+                        "claims": c["user_claims"] or {},
                     },
                     "legal_hold": bool(c["legal_hold"]),
                     "messages": by_conv.get(c["id"], []),

@@ -102,6 +102,7 @@ async def anonymize_conversations(
                 user_external_id=None,
                 user_name=None,
                 user_email=None,
+                user_claims=None,
                 client_ip=None,
                 anonymized_at=now,
             )

@@ -43,7 +43,10 @@ def matches(kind: str, value: str) -> ColumnElement[bool]:
         return (conversations.c.user_external_id == value) & (
             conversations.c.user_verified == true()
         )
-    return func.lower(conversations.c.user_email) == normal(kind, value)
+    email = normal(kind, value)
+    # The address the page passed, or the one the site signed in the identity token.
+    signed = conversations.c.user_claims["email"].as_string()
+    return (func.lower(conversations.c.user_email) == email) | (func.lower(signed) == email)
 
 
 async def conversation_ids(

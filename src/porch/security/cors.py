@@ -43,7 +43,10 @@ VISITOR_PATH = re.compile(
     r"|^/(?P<compat>chat/message|chat/history/[^/]+|api/chat|api/config|api/widget-config)$"
 )
 METHODS = b"GET, POST, DELETE"
-HEADERS = b"Authorization, Content-Type, Accept, X-Request-ID, X-Porch-User-Id, X-Porch-User-Hash"
+HEADERS = (
+    b"Authorization, Content-Type, Accept, X-Request-ID, X-Porch-User-Id, X-Porch-User-Hash, "
+    b"X-Porch-Identity-Token"
+)
 EXPOSE = b"X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 _STATE_KEY = "cors_origin"
 _REFUSED = ""

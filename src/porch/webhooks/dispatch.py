@@ -1,17 +1,22 @@
-"""From realtime events to webhook deliveries: one row per subscribed webhook, then a job.
+"""From events to webhook deliveries: one row per subscribed webhook, then a job.
 
-Runs in the process that published the event (a broker listener), off the request path.
-Subscriptions are cached per workspace and dropped on `webhooks.changed` from any process.
+Realtime events arrive as a broker listener, in the process that published them, off the
+request path. Events that are not realtime events (a finished action call) are recorded in
+their own transaction through `record_in` and queued once it commits. Subscriptions are
+cached per workspace and dropped on `webhooks.changed` from any process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from taskiq.kicker import AsyncKicker
 
 from porch.ids import uuid7
@@ -27,6 +32,9 @@ from porch.webhooks.schemas import EVENT_NAMES
 from porch.webhooks.service import CHANGED
 
 log = structlog.get_logger("porch.webhooks")
+_QUEUED = "porch.webhooks.queued"
+_HOOKED = "porch.webhooks.hooked"
+_kicks: set[asyncio.Task[None]] = set()
 
 
 class WebhookDispatcher:
@@ -69,45 +77,119 @@ class WebhookDispatcher:
         if env.type not in EVENT_NAMES or env.id is None:
             return
         async with self._sessionmaker() as session:
-            targets = [
-                h
-                for h, events in await self._subscriptions(session, env.workspace_id)
-                if env.type in events
-            ]
-            if not targets:
+            ids = await self._record(
+                session,
+                workspace_id=env.workspace_id,
+                event_type=env.type,
+                event_id=env.id,
+                conversation_id=env.conversation_id,
+                data=env.data,
+                at=env.at,
+            )
+            if not ids:
                 return
-            data = env.data
-            if self._rules is not None:
-                found = await self._rules.rules(await session.connection(), env.workspace_id)
-                data = stages.tree(data, found, "webhook")
-            ids: list[uuid.UUID] = []
-            for hook_id in targets:
-                delivery_id = uuid7()
-                ids.append(delivery_id)
-                session.add(
-                    WebhookDelivery(
-                        id=delivery_id,
-                        webhook_id=hook_id,
-                        workspace_id=env.workspace_id,
-                        event_type=env.type,
-                        payload={
-                            "id": str(delivery_id),
-                            "type": env.type,
-                            "event_id": env.id,
-                            "created_at": env.at.isoformat(),
-                            "workspace_id": str(env.workspace_id),
-                            "conversation_id": str(env.conversation_id),
-                            "data": data,
-                        },
-                        status="pending",
-                        attempts=0,
-                        created_at=utcnow(),
-                    )
-                )
             await session.commit()
+        # Awaited here, not after the commit hook: the broker waits for its listeners when
+        # the process stops, so these are queued before the jobs close.
+        await self._enqueue(ids)
+
+    async def record_in(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: uuid.UUID,
+        event_type: str,
+        event_id: str | int,
+        conversation_id: uuid.UUID | None,
+        data: Any,
+        at: datetime,
+    ) -> None:
+        """Write one event's deliveries in the caller's transaction; they are queued once it
+        commits, however the caller commits it, and dropped if it rolls back. For events
+        that are not realtime events (a finished action call, actions/notify.py)."""
+        ids = await self._record(
+            session,
+            workspace_id=workspace_id,
+            event_type=event_type,
+            event_id=event_id,
+            conversation_id=conversation_id,
+            data=data,
+            at=at,
+        )
+        if not ids:
+            return
+        session.info.setdefault(_QUEUED, []).extend(ids)
+        sync = session.sync_session
+        if not sync.info.get(_HOOKED):
+            sync.info[_HOOKED] = True
+            event.listen(sync, "after_commit", self._committed)
+            event.listen(sync, "after_rollback", _rolled_back)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: uuid.UUID,
+        event_type: str,
+        event_id: str | int,
+        conversation_id: uuid.UUID | None,
+        data: Any,
+        at: datetime,
+    ) -> list[uuid.UUID]:
+        """One pending delivery per subscribed webhook, added and flushed; their ids."""
+        targets = [
+            h
+            for h, events in await self._subscriptions(session, workspace_id)
+            if event_type in events
+        ]
+        if not targets:
+            return []
+        if self._rules is not None:
+            found = await self._rules.rules(await session.connection(), workspace_id)
+            data = stages.tree(data, found, "webhook")
+        ids: list[uuid.UUID] = []
+        for hook_id in targets:
+            delivery_id = uuid7()
+            ids.append(delivery_id)
+            session.add(
+                WebhookDelivery(
+                    id=delivery_id,
+                    webhook_id=hook_id,
+                    workspace_id=workspace_id,
+                    event_type=event_type,
+                    payload={
+                        "id": str(delivery_id),
+                        "type": event_type,
+                        "event_id": event_id,
+                        "created_at": at.isoformat(),
+                        "workspace_id": str(workspace_id),
+                        "conversation_id": str(conversation_id) if conversation_id else None,
+                        "data": data,
+                    },
+                    status="pending",
+                    attempts=0,
+                    created_at=utcnow(),
+                )
+            )
+        await session.flush()
+        return ids
+
+    def _committed(self, sync: Session) -> None:
+        ids: list[uuid.UUID] = sync.info.pop(_QUEUED, [])
+        if not ids:
+            return
+        kick = asyncio.get_running_loop().create_task(self._enqueue(ids))
+        _kicks.add(kick)
+        kick.add_done_callback(_kicks.discard)
+
+    async def _enqueue(self, ids: list[uuid.UUID]) -> None:
         for delivery_id in ids:
             try:
                 kicker: AsyncKicker[Any, Any] = AsyncKicker(DELIVER_TASK, self._jobs.broker, {})
                 await kicker.kiq(str(delivery_id))
             except Exception:
                 log.exception("webhook_enqueue_failed", delivery_id=str(delivery_id))
+
+
+def _rolled_back(sync: Session) -> None:
+    sync.info.pop(_QUEUED, None)

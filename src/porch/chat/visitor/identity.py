@@ -1,7 +1,8 @@
 """Verified visitors: the site signs its user ids, and a verified user finds their conversations.
 
 The site's server computes hash = hex HMAC-SHA256(identity_secret, user_id) and passes
-`user: {id, hash}` to the widget. A widget with `require_identity` refuses visitors
+`user: {id, hash}` to the widget, or signs an identity token (a JWT with the user id and
+attributes, identity_token.py). A widget with `require_identity` refuses visitors
 without a valid signature; a verified user can list their conversations on any device and
 resume one, which issues another visitor token for it (the first device keeps its own).
 See docs/security.md.
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from porch.chat.answer.dependencies import ChatDep
 from porch.chat.visitor import verified
 from porch.chat.visitor.dependencies import widget_for_visitor
-from porch.chat.visitor.schemas import VisitorUser
+from porch.chat.visitor.schemas import IdentityToken, VisitorUser
 from porch.schemas import Line
 
 router = APIRouter(prefix="/api/v1", tags=["visitor"])
@@ -42,7 +43,8 @@ class PastConversations(BaseModel):
 class ResumeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: VisitorUser
+    user: VisitorUser | None = None
+    identity_token: IdentityToken | None = None
 
 
 class Resumed(BaseModel):
@@ -57,6 +59,7 @@ async def past_conversations(
     state: ChatDep,
     x_porch_user_id: Annotated[Line | None, Header(max_length=200)] = None,
     x_porch_user_hash: Annotated[Line | None, Header(max_length=128)] = None,
+    x_porch_identity_token: Annotated[Line | None, Header(max_length=8192)] = None,
 ) -> PastConversations:
     """A verified visitor's conversations with this widget, newest first."""
     widget = await widget_for_visitor(state, request, widget_id)
@@ -65,7 +68,9 @@ async def past_conversations(
         if x_porch_user_id and x_porch_user_hash
         else None
     )
-    rows = await verified.conversations(state, widget, user, limit=LIST_MAX)
+    rows = await verified.conversations(
+        state, widget, user, limit=LIST_MAX, token=x_porch_identity_token
+    )
     return PastConversations(conversations=[PastConversation(**r) for r in rows])
 
 
@@ -83,5 +88,7 @@ async def resume(
 ) -> Resumed:
     """A visitor token for one of the verified user's conversations, on this device."""
     widget = await widget_for_visitor(state, request, widget_id)
-    token = await verified.resume(state, widget, body.user, conversation_id)
+    token = await verified.resume(
+        state, widget, body.user, conversation_id, token=body.identity_token
+    )
     return Resumed(conversation_id=conversation_id, visitor_token=token)

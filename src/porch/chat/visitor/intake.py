@@ -12,7 +12,7 @@ from __future__ import annotations
 from porch.chat.answer import live
 from porch.chat.answer.context import State
 from porch.chat.visitor import service, verified
-from porch.chat.visitor.schemas import ConversationIn
+from porch.chat.visitor.schemas import ConversationIn, VisitorUser
 from porch.chat.visitor.service import Started
 from porch.limits.rules import Rule
 from porch.widgets.cache import WidgetConfig
@@ -37,11 +37,12 @@ async def open_conversation(
     client_ip: str,
     greet: bool = True,
 ) -> Started:
-    """Limit, verify the visitor's identity, store the conversation (and its greeting, unless
-    the client shows its own), and tell the inbox (and `conversation.created` webhooks)."""
+    """Limit, verify the visitor's identity (a hash or an identity token), store the
+    conversation (and its greeting, unless the client shows its own), and tell the inbox
+    (and `conversation.created` webhooks)."""
     await admit_conversation(state, widget, client_ip)
     user = details.user
-    user_verified = verified.verify(state, widget, user)
+    who = verified.identify(state, widget, user, details.identity_token)
     async with state.engine.begin() as conn:
         started = await service.start_conversation(
             conn,
@@ -49,12 +50,17 @@ async def open_conversation(
             page_url=details.page_url,
             page_title=details.page_title,
             locale=details.locale,
-            user_id=user.id if user else None,
+            user_id=who.user_id,
             user_name=user.name if user else None,
             user_email=user.email if user else None,
             client_ip=client_ip,
-            user_verified=user_verified,
+            user_verified=who.verified,
+            user_claims=who.claims,
             greet=greet,
         )
+    if details.user is None and who.user_id is not None:
+        # Signed by a token alone: the inbox and webhooks still name the user (not the
+        # claims: those stay with the conversation, for actions).
+        details = details.model_copy(update={"user": VisitorUser(id=who.user_id)})
     await live.conversation_started(state, widget.id, started, details)
     return started

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -15,6 +15,20 @@ Role = Literal["user", "assistant", "agent", "system"]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# An HS256 JWT the site's server signs (identity_token.py): who the visitor is and what the
+# site vouches for (email, plan…); a few hundred bytes in practice.
+IdentityToken = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=8192,
+        pattern=r"^[A-Za-z0-9_=.-]+$",
+        description="An HS256 JWT signed with the widget's identity secret: sub = user id, "
+        "exp, other claims = verified attributes (docs/security.md)",
+    ),
+]
 
 
 class VisitorUser(Strict):
@@ -31,6 +45,7 @@ class ConversationIn(Strict):
         default=None, max_length=20, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
     )
     user: VisitorUser | None = None
+    identity_token: IdentityToken | None = None
 
 
 class SourceRef(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -50,12 +51,14 @@ async def start_conversation(
     user_email: str | None,
     client_ip: str | None,
     user_verified: bool = False,
+    user_claims: dict[str, Any] | None = None,
     greet: bool = True,
 ) -> Started:
     if widget.require_identity and not user_verified:
         # Every way in (the widget, the compatibility routes) meets this one check.
         raise Unauthorized(
-            "This widget needs a signed-in user: pass user {id, hash}.", code="identity_required"
+            "This widget needs a signed-in user: pass user {id, hash} or an identity_token.",
+            code="identity_required",
         )
     token = tokens.new_token(tokens.VISITOR_TOKEN_PREFIX)
     conversation_id, now = uuid7(), utcnow()
@@ -73,6 +76,7 @@ async def start_conversation(
             user_name=user_name,
             user_email=user_email,
             user_verified=user_verified,
+            user_claims=user_claims if user_verified else None,
             client_ip=client_ip,
             message_count=0,
             created_at=now,

@@ -354,15 +354,17 @@
   // A user the site signed (user.hash, docs/security.md) picks up their latest open
   // conversation on any device; anything else starts a new one as before.
   function resumeLatest() {
-    if (conv || busy || !user || !user.hash) return;
-    var who = { id: String(user.id), hash: String(user.hash) };
+    if (conv || busy || !user || !(user.hash || user.token)) return;
+    var who = user.token ? { identity_token: String(user.token) } :
+      { user: { id: String(user.id), hash: String(user.hash) } };
     var base = 'widgets/' + WID + '/visitor/conversations';
-    request('GET', base, undefined, { 'X-Porch-User-Id': who.id, 'X-Porch-User-Hash': who.hash })
+    request('GET', base, undefined, user.token ? { 'X-Porch-Identity-Token': who.identity_token } :
+      { 'X-Porch-User-Id': who.user.id, 'X-Porch-User-Hash': who.user.hash })
       .then(function (res) { return res.json(); })
       .then(function (b) {
         var last = (b.conversations || []).filter(function (c) { return c.status !== 'closed'; })[0];
         if (!last || conv) return;
-        return request('POST', base + '/' + last.conversation_id + '/resume', { user: who })
+        return request('POST', base + '/' + last.conversation_id + '/resume', who)
           .then(function (res) { return res.json(); })
           .then(function (c) {
             if (conv || busy) return;
@@ -383,7 +385,8 @@
     // One line each (the API refuses control characters): a host page's title may hold any.
     if (page.page_url) body.page_url = oneLine(page.page_url).slice(0, 2048);
     if (page.page_title) body.page_title = oneLine(page.page_title).slice(0, 300);
-    if (user && user.id) body.user = user;
+    if (user && user.token) body.identity_token = String(user.token);
+    if (user && user.id) body.user = { id: user.id, name: user.name, email: user.email, hash: user.hash };
     if (!/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(body.locale)) delete body.locale;
     return request('POST', 'widgets/' + WID + '/conversations', body).then(function (res) {
       return res.json();
@@ -803,11 +806,11 @@
       if (kept && !begun) conv = kept;
       if (conv) save(conv);
       begin();
-      if (m.user && m.user.id) { user = m.user; resumeLatest(); }
+      if (m.user && (m.user.id || m.user.token)) { user = m.user; resumeLatest(); }
       if (m.open) input.focus();
     } else if (m.type === 'open') {
       input.focus();
-    } else if (m.type === 'identify' && m.user && m.user.id) {
+    } else if (m.type === 'identify' && m.user && (m.user.id || m.user.token)) {
       user = m.user;
       resumeLatest();
     }

@@ -99,7 +99,8 @@
       var unread = 0;
       var frameReady = false;
       var pending = [];
-      var user = null;
+      // A token in the tag (data-identity-token) identifies the visitor before any call.
+      var user = attr('identity-token') ? { id: '', token: attr('identity-token') } : null;
 
       var css = function (el, props) {
         for (var k in props) el.style.setProperty(k, props[k], 'important');
@@ -276,7 +277,10 @@
         toggle: function () { setOpen(!isOpen); },
         identify: function (u) {
           if (!u || typeof u !== 'object') return;
-          user = { id: String(u.id || u.user_id || ''), name: u.name, email: u.email, hash: u.hash };
+          // token: the site's signed identity token (docs/security.md), beside or instead of
+          // id + hash; the frame sends it as the conversation's identity_token.
+          user = { id: String(u.id || u.user_id || ''), name: u.name, email: u.email, hash: u.hash,
+            token: u.token || u.identity_token };
           post({ type: 'identify', user: user });
         }
       };
