@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch.actions import calls, confirm, execute, offline
+from porch.actions import approval, calls, confirm, execute, live, offline
 from porch.actions.arguments import Visitor, Where, model_parameters
 from porch.actions.context import ActionsState
 from porch.actions.definition import Definition
@@ -78,6 +78,10 @@ async def _turn(
         if action is None or action.version != pending.action_version:
             pending.status, pending.error_class = "failed", "config"
             pending.error = "the action changed or was switched off before it ran"
+        elif pending.status == "confirm" and pending.confirmation == "agent":
+            # Only a team member answers it: "yes" here runs nothing.
+            if offline.decision(question):
+                return approval.still_waiting(action, pending)
         elif pending.status == "confirm" and (said := offline.decision(question)):
             _, text = await confirm.decide_call(session, state, action, pending, said, emit)
             return text
@@ -139,7 +143,7 @@ async def _advance(
         call.status, call.error_class = "failed", "config"
         call.error, call.visitor_text = "the action needs a verified visitor", SIGN_IN_TEXT
         call.finished_at = utcnow()
-        await session.flush()
+        await live.changed(session, call)
         emit(ActionEvent(call.id, action.slug, "failed", SIGN_IN_TEXT))
         return SIGN_IN_TEXT
     visible = model_parameters(action.as_mapping())
@@ -178,7 +182,9 @@ async def ask_confirmation(
     call.status, call.confirmation, call.asking = "confirm", "pending", None
     call.arguments_hash = calls.arguments_hash(action, shown)
     call.expires_at = utcnow() + timedelta(seconds=CONFIRM_SECONDS)
-    await session.flush()
+    if action.agent_approves:
+        return await approval.wait_for_agent(session, action, call, shown, emit)
+    await live.changed(session, call)
     summary = confirm.summary(action, shown)
     emit(
         ActionEvent(

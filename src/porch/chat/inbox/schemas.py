@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from porch.actions.schemas import Name
 from porch.schemas import Text
 
 ConversationStatus = Literal["open", "waiting_for_agent", "agent", "closed"]
@@ -145,3 +146,29 @@ class Member(BaseModel):
 
 class MemberList(BaseModel):
     members: list[Member]
+
+
+class ApprovalIn(BaseModel):
+    """An agent's answer to a call waiting for them; the hash the inbox showed, if any."""
+
+    model_config = ConfigDict(extra="forbid")
+    arguments_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$", max_length=64)
+
+
+class AgentRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    arguments: dict[Name, Any] = Field(default_factory=dict, max_length=30)
+
+
+class OfferedAction(BaseModel):
+    id: uuid.UUID
+    slug: str
+    title: str
+    risk: str
+    requires_verified: bool
+    # The model-sourced parameters only: porch fills the rest from the verified visitor.
+    parameters: dict[str, dict[str, object]]
+
+
+class OfferedActions(BaseModel):
+    actions: list[OfferedAction]
