@@ -20,9 +20,8 @@ from porch.chat import handoff
 from porch.chat.answer.context import State
 from porch.chat.inbox.schemas import OfferedAction
 from porch.chat.inbox.service import get_owned, public_names
-from porch.conversations import repository as repo
 from porch.ids import uuid7
-from porch.models import ActionCall, Conversation
+from porch.models import ActionCall, Conversation, Message
 from porch.models.base import utcnow
 from porch.realtime import events as ev
 
@@ -60,26 +59,28 @@ async def _post(
 ) -> None:
     """The outcome as a message from the person, for the visitor and the inbox (on commit)."""
     names = await public_names(session, {user_id})
-    values = {
-        "id": uuid7(),
-        "conversation_id": c.id,
-        "workspace_id": c.workspace_id,
-        "widget_id": c.widget_id,
-        "role": "agent",
-        "content": text,
-        "status": "complete",
-        "sources": [],
-        "unanswered": False,
-        "author_name": names.get(user_id),
-    }
     now = utcnow()
-    await repo.insert_message(await session.connection(), values, now=now)
+    message = Message(
+        id=uuid7(),
+        conversation_id=c.id,
+        workspace_id=c.workspace_id,
+        widget_id=c.widget_id,
+        role="agent",
+        content=text,
+        status="complete",
+        sources=[],
+        author_name=names.get(user_id),
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    shown = {"id": message.id, "role": "agent", "content": text, "author_name": message.author_name}
     await state.realtime.emit_after_commit(
         session,
         c.workspace_id,
         c.id,
         ev.MESSAGE_CREATED,
-        {"message": handoff.message_json(values, now)},
+        {"message": handoff.message_json(shown, now)},
     )
 
 
