@@ -46,6 +46,13 @@ def _calls_url(v: VisitorSession) -> str:
     return f"/api/v1/conversations/{v.conversation_id}/action-calls"
 
 
+async def _flagged(owner: OwnerClient, widget_id: str, v: VisitorSession) -> bool:
+    """What the inbox list says of the conversation when it is first drawn."""
+    listed = (await owner.get(f"/api/v1/widgets/{widget_id}/conversations")).json()
+    (row,) = [c for c in listed["conversations"] if c["id"] == v.conversation_id]
+    return bool(row["awaiting_approval"])
+
+
 async def _me(agent: OwnerClient) -> str:
     resp = await agent.get("/api/v1/auth/me")
     assert resp.status_code == 200, resp.text
@@ -218,8 +225,10 @@ async def test_agents_sockets_see_calls_wait_and_finish(
                 "confirm",
                 "agent",
             )
+            assert await _flagged(owner, widget["id"], v) is True
             ok = await owner.post(f"{_calls_url(v)}/{card['call_id']}/approve")
             assert ok.status_code == 200, ok.text
+            assert await _flagged(owner, widget["id"], v) is False
             done = await until(
                 ws,
                 lambda f: (

@@ -39,6 +39,8 @@ class ConversationSummary(BaseModel):
     created_at: datetime
     last_message_preview: str | None
     last_question: str | None = Field(description="The visitor's latest message, one line")
+    # An action call waits for a team member's approval (docs/actions.md).
+    awaiting_approval: bool = False
     rating_summary: RatingSummary
     unread_count: int = Field(default=0, description="Visitor messages no agent has read")
     assigned_user_id: uuid.UUID | None = None

@@ -53,9 +53,18 @@
   function flagRow(f) {
     var li = list.querySelector('[data-conversation="' + f.conversation_id + '"]');
     if (!li || !f.call) return;
-    li._waiting = li._waiting || {};
-    if (awaitsAgent(f.call)) li._waiting[f.call.id] = true; else delete li._waiting[f.call.id];
     var flag = li.querySelector('.approval-flag');
+    if (!li._waiting) {
+      // Drawn by the server: some call waits, which one the page does not know.
+      li._waiting = {};
+      if (flag && !flag.hidden) li._waiting.drawn = true;
+    }
+    var c = f.call;
+    if (awaitsAgent(c)) li._waiting[c.id] = true;
+    else {
+      delete li._waiting[c.id];
+      if ((c.decided_by && c.trigger !== 'agent') || c.confirmation === 'expired') delete li._waiting.drawn;
+    }
     if (!flag) {
       flag = el('span', 'badge approval-flag', 'Needs approval');
       var metaBox = li.querySelector('.conv-meta');
