@@ -237,3 +237,19 @@ async def test_agents_sockets_see_calls_wait_and_finish(
             )
     assert done["call"]["sent_arguments"]["order_id"] == "J555"
     assert isinstance(done["id"], int)  # durable: a reconnecting inbox gets it again
+
+
+async def test_an_agent_run_with_unstorable_text_is_refused_cleanly(
+    client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    """PostgreSQL refuses a NUL in text, JSON included: the agent's input is checked first."""
+    widget = await make_widget(owner)
+    with Target() as target:
+        lookup = await create(owner, widget["id"], order_status(target.base))
+        v = await start_conversation(client, widget["id"])
+        url = f"/api/v1/conversations/{v.conversation_id}/actions/{lookup['id']}/run"
+        for value in ("A1\x0023", {"nested": "A\x00"}):
+            resp = await owner.post(url, json={"arguments": {"order_id": value}})
+            assert resp.status_code == 400, resp.text
+            assert resp.json()["error"]["code"] == "validation_error", resp.text
+    assert target.requests == []

@@ -11,6 +11,7 @@ Posting it does not take the conversation over: the assistant keeps answering.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -112,7 +113,7 @@ async def run(
     user_id: uuid.UUID,
     conversation_id: uuid.UUID,
     action_id: uuid.UUID,
-    arguments: dict[str, object],
+    arguments: Mapping[str, object],
 ) -> CallOut:
     """Run an action for the visitor now; the result is posted into the conversation."""
     c = await get_owned(session, workspace_id, conversation_id)

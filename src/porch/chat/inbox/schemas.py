@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
 from porch.actions.schemas import Name
 from porch.schemas import Text
@@ -157,9 +165,16 @@ class ApprovalIn(BaseModel):
     arguments_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$", max_length=64)
 
 
+# What an agent types into a parameter: one value of the parameter types, text that every
+# database stores (PostgreSQL refuses a NUL, in JSON too).
+ArgumentValue = (
+    StrictBool | StrictInt | StrictFloat | Annotated[Text, Field(max_length=2000)] | None
+)
+
+
 class AgentRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    arguments: dict[Name, Any] = Field(default_factory=dict, max_length=30)
+    arguments: dict[Name, ArgumentValue] = Field(default_factory=dict, max_length=30)
 
 
 class OfferedAction(BaseModel):
