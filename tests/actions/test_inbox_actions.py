@@ -104,6 +104,17 @@ async def test_an_agent_approves_or_declines_what_the_visitor_cannot_confirm(
             )
         gone = await agent.post(f"{_calls_url(v)}/{stale['call_id']}/approve")
         assert gone.status_code == 410 and gone.json()["error"]["code"] == "confirmation_expired"
+        # A visitor's "yes" to an expired one is told so, and it stays unsent.
+        late = await _waiting(client, v, "G333")
+        async with app.state.porch.engine.begin() as conn:
+            await conn.execute(
+                update(ActionCall)
+                .where(ActionCall.id == uuid.UUID(late["call_id"]))
+                .values(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+            )
+        assert (
+            reply(await say(client, v, "yes")) == "That confirmation expired, so nothing was done."
+        )
 
         forged = await _waiting(client, v, "F222")
         wrong = await agent.post(
@@ -252,4 +263,19 @@ async def test_an_agent_run_with_unstorable_text_is_refused_cleanly(
             resp = await owner.post(url, json={"arguments": {"order_id": value}})
             assert resp.status_code == 400, resp.text
             assert resp.json()["error"]["code"] == "validation_error", resp.text
+    assert target.requests == []
+
+
+async def test_the_waiting_text_is_the_owners_in_the_visitors_language(
+    client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    widget = await make_widget(owner)
+    with Target() as target:
+        texts = {"awaiting_agent": "Ein Teammitglied muss das freigeben:"}
+        await create(
+            owner, widget["id"], cancel_order(target.base, approval="agent", error_texts=texts)
+        )
+        v = await start_conversation(client, widget["id"])
+        events = await say(client, v, "Please cancel my order K777")
+    assert reply(events) == "Ein Teammitglied muss das freigeben: Cancel an order (order id: K777)."
     assert target.requests == []

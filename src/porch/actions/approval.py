@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from porch.actions import live
 from porch.actions.definition import Definition
 from porch.actions.events import ActionEvent
+from porch.actions.runner import DEFAULT_TEXTS
 from porch.models import ActionCall
 from porch.models.base import utcnow
 
@@ -49,6 +50,13 @@ async def wait_for_agent(
     return call.visitor_text
 
 
-def still_waiting(action: Definition, call: ActionCall) -> str:
-    shown = dict(call.arguments or {})
-    return call.visitor_text or waiting_text(action, shown)
+async def still_waiting(session: AsyncSession, action: Definition, call: ActionCall) -> str:
+    """The visitor's "yes" or "no" to a call only a team member answers: it still waits,
+    or it has expired (recorded so, and the inbox told)."""
+    if call.expires_at is not None and call.expires_at < utcnow():
+        call.status, call.confirmation, call.error_class = "failed", "expired", "expired"
+        call.visitor_text = action.error_texts.get("expired") or DEFAULT_TEXTS["expired"]
+        call.finished_at = utcnow()
+        await live.changed(session, call)
+        return call.visitor_text
+    return call.visitor_text or waiting_text(action, dict(call.arguments or {}))

@@ -81,7 +81,7 @@ async def _turn(
         elif pending.status == "confirm" and pending.confirmation == "agent":
             # Only a team member answers it: "yes" here runs nothing.
             if offline.decision(question):
-                return approval.still_waiting(action, pending)
+                return await approval.still_waiting(session, action, pending)
         elif pending.status == "confirm" and (said := offline.decision(question)):
             _, text = await confirm.decide_call(session, state, action, pending, said, emit)
             return text
