@@ -15,6 +15,7 @@ from porch.accounts.team_routes import router as team_router
 from porch.actions.routes import router as actions_router
 from porch.analytics.routes import router as analytics_router
 from porch.audit.routes import router as audit_router
+from porch.chat.inbox.action_routes import router as inbox_actions_router
 from porch.chat.inbox.agent_routes import router as agent_router
 from porch.chat.inbox.routes import router as inbox_router
 from porch.chat.visitor import compat_paths
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         compat_config_router,
         inbox_router,
         agent_router,
+        inbox_actions_router,
         accounts_router,
         team_router,
         audit_router,

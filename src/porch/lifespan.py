@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from porch import __version__, drain, gc_tuning, tasks
+from porch.actions import live as action_live
 from porch.actions import notify
 from porch.actions.index import ActionIndex
 from porch.curation.index import CuratedIndex
@@ -158,6 +159,8 @@ async def _start(state: State) -> None:
         settings, state.sessionmaker, state.pubsub, state.jobs, state.privacy.rules
     )
     notify.install(state.sessionmaker, dispatcher.record_in)
+    # ...and tell agents' inbox sockets each time one is recorded or changes state.
+    action_live.install(state.sessionmaker, state.realtime.broker.publish)
     state.evals.start_watch()
     state.realtime.broker.listeners.append(dispatcher)
     await state.realtime.start()

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -40,6 +41,12 @@ ROLES: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/conversations/{conversation_id}/read"): AGENT,
     ("POST", "/api/v1/conversations/{conversation_id}/typing"): AGENT,
     ("GET", "/api/v1/inbox/members"): AGENT,
+    # actions in the inbox: agents see a conversation's calls, approve them, run actions
+    ("GET", "/api/v1/conversations/{conversation_id}/action-calls"): AGENT,
+    ("GET", "/api/v1/conversations/{conversation_id}/actions"): AGENT,
+    ("POST", "/api/v1/conversations/{conversation_id}/action-calls/{call_id}/approve"): AGENT,
+    ("POST", "/api/v1/conversations/{conversation_id}/action-calls/{call_id}/decline"): AGENT,
+    ("POST", "/api/v1/conversations/{conversation_id}/actions/{action_id}/run"): AGENT,
     ("GET", "/api/v1/members"): AGENT,
     # widgets, knowledge, analytics, usage, keys, webhooks, the audit log: admins
     ("POST", "/api/v1/widgets"): ADMIN,
@@ -220,6 +227,7 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("PATCH", "/api/v1/actions/{action_id}"): {"title": "Matrix"},
     ("POST", "/api/v1/actions/{action_id}/test"): {"arguments": {}},
+    ("POST", "/api/v1/conversations/{conversation_id}/actions/{action_id}/run"): {"arguments": {}},
     ("PUT", "/api/v1/widgets/{widget_id}/secrets/{name}"): {"value": "matrix-secret"},
     ("PATCH", "/api/v1/widgets/{widget_id}/search/threshold"): {"threshold": 0.3},
     ("POST", "/api/v1/conversations/{conversation_id}/confirmations/{call_id}"): {
@@ -301,6 +309,7 @@ class World:
         ids["job_id"] = job.json()["job_id"]
         ids.update(await curation_ids(o, widget["id"], visitor))
         ids.update(await action_ids(o, widget["id"], len(self.spare)))
+        ids["call_id"] = await waiting_call_id(self.app, o, widget["id"], visitor)
         hook = await o.post("/api/v1/webhooks", json=BODIES[("POST", "/api/v1/webhooks")])
         if hook.status_code == 201:
             ids["webhook_id"] = hook.json()["id"]
@@ -331,6 +340,35 @@ async def action_ids(o: OwnerClient, widget_id: str, n: int) -> dict[str, str]:
     secret = await o.put(f"/api/v1/widgets/{widget_id}/secrets/{name}", json={"value": "s3cret"})
     assert secret.status_code == 204, secret.text
     return {"action_id": action.json()["id"], "name": name, "call_id": str(uuid.uuid4())}
+
+
+async def waiting_call_id(app: FastAPI, o: OwnerClient, widget_id: str, v: VisitorSession) -> str:
+    """A call in the visitor's conversation that waits for an agent's approval; approving it
+    fails at once (a loopback address the action does not allow), so nothing leaves."""
+    made = await o.post(
+        f"/api/v1/widgets/{widget_id}/actions",
+        json={
+            "slug": f"matrix_refund_{uuid.uuid4().hex[:8]}",
+            "title": "Matrix refund",
+            "examples": ["matrix refund please"],
+            "method": "POST",
+            "url": "http://127.0.0.1:9/refund",
+            "risk": "write",
+            "approval": "agent",
+        },
+    )
+    assert made.status_code == 201, made.text
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.77", 40300))
+    async with httpx.AsyncClient(transport=transport, base_url="http://porch.test") as visitor:
+        said = await visitor.post(
+            f"/api/v1/conversations/{v.conversation_id}/messages",
+            json={"content": "matrix refund please"},
+            headers=v.auth,
+        )
+    assert said.status_code == 200, said.text
+    listed = await o.get(f"/api/v1/conversations/{v.conversation_id}/action-calls")
+    (call,) = listed.json()["calls"]
+    return str(call["id"])
 
 
 async def curation_ids(o: OwnerClient, widget_id: str, v: VisitorSession) -> dict[str, str]:

@@ -102,6 +102,7 @@ def to_out(call: ActionCall) -> CallOut:
         status=call.response_status,
         error_class=call.error_class,
         confirmation=call.confirmation,
+        decided_by=call.decided_by,
         request_method=call.request_method,
         request_url=call.request_url,
         response=call.response,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch.actions import calls, context, execute, notify
+from porch.actions import calls, context, execute, live, notify
 from porch.actions.arguments import coerce, model_parameters
 from porch.actions.context import ActionsState
 from porch.actions.definition import Definition
@@ -21,7 +21,7 @@ from porch.actions.events import ActionEvent
 from porch.actions.runner import DEFAULT_TEXTS
 from porch.actions.schemas import ConfirmIn, ConfirmOut
 from porch.db import run_after_commit
-from porch.errors import Conflict, NotFound, PorchError
+from porch.errors import Conflict, Forbidden, NotFound, PorchError
 from porch.models import ActionCall
 from porch.models.base import utcnow
 
@@ -59,6 +59,7 @@ async def decide_call(
         call.visitor_text, call.finished_at = _text(action, "expired"), utcnow()
         await session.flush()
         await notify.finished(session, call)
+        await live.changed(session, call)
         emit(ActionEvent(call.id, action.slug, "failed", call.visitor_text))
         return "expired", call.visitor_text
     if decision == "decline":
@@ -66,6 +67,7 @@ async def decide_call(
         call.visitor_text, call.finished_at = _text(action, "declined"), utcnow()
         await session.flush()
         await notify.finished(session, call)
+        await live.changed(session, call)
         emit(ActionEvent(call.id, action.slug, "failed", call.visitor_text))
         return "declined", call.visitor_text
     visitor, where = await context.who(session, call.conversation_id)
@@ -85,6 +87,19 @@ async def decide_call(
     return result.state, result.visitor_text
 
 
+def _check_approver(call: ActionCall, by: str | None) -> None:
+    """An agent-approved call is answered by a team member only, and only such calls are."""
+    if call.confirmation == "agent" and by is None:
+        raise Forbidden(
+            "A team member approves this action; it cannot be confirmed here.",
+            code="approval_by_agent",
+        )
+    if by is not None and call.confirmation == "pending":
+        raise Conflict(
+            "The visitor confirms this action, not an agent.", code="approval_by_visitor"
+        )
+
+
 def _claimed_hash(action: Definition, body: ConfirmIn) -> str | None:
     if body.arguments is None:
         return body.arguments_hash
@@ -100,12 +115,16 @@ async def decide(
     call_id: uuid.UUID,
     body: ConfirmIn,
     reply: Reply,
+    *,
+    by: str | None = None,
 ) -> ConfirmOut:
-    """The visitor's answer to a confirmation card; the result is stored as a reply too."""
+    """The visitor's answer to a confirmation card, or (`by` a person's id) an agent's answer
+    to a call that waits for one; the result is stored as a reply too."""
     async with state.sessionmaker() as session:
         call = await session.get(ActionCall, call_id)
         if call is None or call.conversation_id != conversation_id:
             raise NotFound("No such action call in this conversation.", code="call_not_found")
+        _check_approver(call, by)
         if call.status != "confirm":
             raise Conflict("This confirmation was already answered.", code="confirmation_closed")
         action = next(
@@ -116,6 +135,7 @@ async def decide(
         claimed = _claimed_hash(action, body)
         if claimed is not None and claimed != call.arguments_hash:
             raise Conflict("The arguments differ from those shown.", code="arguments_changed")
+        call.decided_by = by
         outcome, text = await decide_call(
             session, state, action, call, body.decision, lambda _e: None
         )

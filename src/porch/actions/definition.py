@@ -41,6 +41,11 @@ class Definition:
     allowed_hosts: frozenset[str]
     enabled: bool
     version: int
+    approval: str = "visitor"
+
+    @property
+    def agent_approves(self) -> bool:
+        return self.needs_confirmation and self.approval == "agent"
 
     @property
     def needs_confirmation(self) -> bool:
@@ -84,4 +89,5 @@ def from_row(row: Action) -> Definition:
         allowed_hosts=frozenset(h.lower() for h in row.allowed_hosts or []),
         enabled=bool(row.enabled),
         version=row.version,
+        approval=row.approval or "visitor",
     )

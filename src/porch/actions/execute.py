@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch.actions import calls, notify
+from porch.actions import calls, live, notify
 from porch.actions import secrets as secret_store
 from porch.actions.arguments import Resolved, SignInRequired, Visitor, Where
 from porch.actions.definition import Definition
@@ -77,6 +77,7 @@ async def perform(
     session.add(call)
     await session.flush()
     await notify.finished(session, call)
+    await live.changed(session, call)
     metrics.action_calls.labels(call.trigger, result.state, result.error_class or "none").inc()
     log.info(
         "action_" + result.state,

@@ -125,6 +125,8 @@ class ActionFields(Strict):
     auth: Auth | None = None
     risk: Risk | None = None
     requires_verified: bool | None = None
+    # "agent": a team member approves a write in the inbox; the visitor cannot confirm it.
+    approval: Literal["visitor", "agent"] | None = None
     timeout_ms: int | None = Field(default=None, ge=100, le=30000)
     retries: int | None = Field(default=None, ge=0, le=2)
     max_response_bytes: int | None = Field(default=None, ge=256, le=1_048_576)
@@ -132,7 +134,8 @@ class ActionFields(Strict):
     calls_per_day: int | None = Field(default=None, ge=1, le=100_000)
     response_fields: list[Item] | None = Field(default=None, max_length=50)
     result_template: Text | None = Field(default=None, max_length=2000)
-    error_texts: dict[FailureClass, Item] | None = None
+    # Beside the failure classes, `awaiting_agent`: the lead of "a team member needs to approve".
+    error_texts: dict[FailureClass | Literal["awaiting_agent"], Item] | None = None
     allowed_hosts: list[Item] | None = Field(default=None, max_length=20)
     enabled: bool | None = None
 
@@ -180,6 +183,7 @@ class ActionOut(BaseModel):
     auth: dict[str, Any]
     risk: str
     requires_verified: bool
+    approval: str
     timeout_ms: int
     retries: int
     max_response_bytes: int
@@ -268,6 +272,7 @@ class CallOut(BaseModel):
     status: int | None
     error_class: str | None
     confirmation: str
+    decided_by: str | None = None
     request_method: str | None
     request_url: str | None
     response: Any | None

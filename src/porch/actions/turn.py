@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from porch.actions import calls, confirm, context, execute, notify, offline
+from porch.actions import approval, calls, confirm, context, execute, live, notify, offline
 from porch.actions.arguments import Visitor, Where, model_parameters
 from porch.actions.context import ActionsState
 from porch.actions.definition import Definition
@@ -81,6 +81,11 @@ async def _turn(
             pending.finished_at = utcnow()
             await session.flush()
             await notify.finished(session, pending)
+            await live.changed(session, pending)
+        elif pending.status == "confirm" and pending.confirmation == "agent":
+            # Only a team member answers it: "yes" here runs nothing.
+            if offline.decision(question):
+                return await approval.still_waiting(session, action, pending)
         elif pending.status == "confirm" and (said := offline.decision(question)):
             _, text = await confirm.decide_call(session, state, action, pending, said, emit)
             return text
@@ -137,6 +142,7 @@ async def _advance(
         call.finished_at = utcnow()
         await session.flush()
         await notify.finished(session, call)
+        await live.changed(session, call)
         emit(ActionEvent(call.id, action.slug, "failed", SIGN_IN_TEXT))
         return SIGN_IN_TEXT
     visible = model_parameters(action.as_mapping())
@@ -175,7 +181,9 @@ async def ask_confirmation(
     call.status, call.confirmation, call.asking = "confirm", "pending", None
     call.arguments_hash = calls.arguments_hash(action, shown)
     call.expires_at = utcnow() + timedelta(seconds=CONFIRM_SECONDS)
-    await session.flush()
+    if action.agent_approves:
+        return await approval.wait_for_agent(session, action, call, shown, emit)
+    await live.changed(session, call)
     summary = confirm.summary(action, shown)
     emit(
         ActionEvent(

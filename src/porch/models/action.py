@@ -35,6 +35,8 @@ class Action(IdMixin, Base):
     auth: Mapped[dict[str, Any]] = mapped_column(default=dict)
     risk: Mapped[str] = mapped_column(String(20), default="read")
     requires_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who approves a write or destructive call: the visitor on the card, or an agent in the inbox.
+    approval: Mapped[str] = mapped_column(String(10), default="visitor", server_default="visitor")
     timeout_ms: Mapped[int] = mapped_column(Integer, default=8000)
     # Extra attempts after a timeout, network error or 5xx: GET only (a write is never repeated).
     retries: Mapped[int] = mapped_column(Integer, default=0)

@@ -36,6 +36,8 @@ class ActionCall(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(20))
     # none | pending | confirmed | declined | expired
     confirmation: Mapped[str] = mapped_column(String(20), default="none")
+    # The person (user id) who approved or declined it in the inbox, or ran it from there.
+    decided_by: Mapped[str | None] = mapped_column(String(80))
     # The parameter the offline answerer asked the visitor for (status collecting).
     asking: Mapped[str | None] = mapped_column(String(64))
     arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)

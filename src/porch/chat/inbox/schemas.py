@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
+from porch.actions.schemas import Name
 from porch.schemas import Text
 
 ConversationStatus = Literal["open", "waiting_for_agent", "agent", "closed"]
@@ -38,6 +47,8 @@ class ConversationSummary(BaseModel):
     created_at: datetime
     last_message_preview: str | None
     last_question: str | None = Field(description="The visitor's latest message, one line")
+    # An action call waits for a team member's approval (docs/actions.md).
+    awaiting_approval: bool = False
     rating_summary: RatingSummary
     unread_count: int = Field(default=0, description="Visitor messages no agent has read")
     assigned_user_id: uuid.UUID | None = None
@@ -145,3 +156,36 @@ class Member(BaseModel):
 
 class MemberList(BaseModel):
     members: list[Member]
+
+
+class ApprovalIn(BaseModel):
+    """An agent's answer to a call waiting for them; the hash the inbox showed, if any."""
+
+    model_config = ConfigDict(extra="forbid")
+    arguments_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$", max_length=64)
+
+
+# What an agent types into a parameter: one value of the parameter types, text that every
+# database stores (PostgreSQL refuses a NUL, in JSON too).
+ArgumentValue = (
+    StrictBool | StrictInt | StrictFloat | Annotated[Text, Field(max_length=2000)] | None
+)
+
+
+class AgentRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    arguments: dict[Name, ArgumentValue] = Field(default_factory=dict, max_length=30)
+
+
+class OfferedAction(BaseModel):
+    id: uuid.UUID
+    slug: str
+    title: str
+    risk: str
+    requires_verified: bool
+    # The model-sourced parameters only: porch fills the rest from the verified visitor.
+    parameters: dict[str, dict[str, object]]
+
+
+class OfferedActions(BaseModel):
+    actions: list[OfferedAction]

@@ -29,6 +29,7 @@ from porch.chat.inbox.schemas import (
     MessageUsage,
     RatingSummary,
 )
+from porch.chat.inbox.waiting import mark_waiting
 from porch.errors import BadRequest, NotFound
 from porch.models import Conversation, Message, User
 from porch.models.base import utcnow
@@ -193,6 +194,7 @@ async def list_conversations(
         _summary(conv, text, asked_last, ratings.get(conv.id, RatingSummary()), names)
         for conv, text, asked_last in page
     ]
+    await mark_waiting(session, items)
     next_cursor = None
     if more and page:
         tail = page[-1][0]
