@@ -291,3 +291,26 @@ async def test_a_models_card_can_be_answered_by_typing_yes(
     assert reply(yes) == "Order F222 is cancelled."
     assert [a["call_id"] for a in actions(yes)] == [card["call_id"]] * 2
     assert [(r.method, r.path) for r in target.requests] == [("POST", "/orders/F222/cancel")]
+
+
+@pytest.mark.parametrize("vendor", VENDORS, indirect=True)
+async def test_a_write_an_agent_approves_is_not_offered_to_the_visitor_to_confirm(
+    client: httpx.AsyncClient, owner: OwnerClient, fake: FakeServer
+) -> None:
+    widget = await make_widget(owner)
+    fake.control.then(
+        {"tool_calls": ({"name": "cancel_order", "arguments": {"order_id": "C789"}},)},
+        {"text": "A team member will look at your cancellation."},
+    )
+    with Target() as target:
+        await create(owner, widget["id"], cancel_order(target.base, approval="agent"))
+        v = await start_conversation(client, widget["id"])
+        events = await say(client, v, "Please cancel my order C789")
+        (held,) = actions(events)
+        assert held["state"] == "waiting"
+        text = reply(events)
+        assert "A team member needs to approve this: Cancel an order" in text
+        assert "card" not in text and "reply yes" not in text
+        (sent,) = results_sent(fake)
+        assert json.loads(sent)["status"] == "awaiting_approval"
+        assert target.requests == []

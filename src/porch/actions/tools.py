@@ -42,6 +42,10 @@ CONFIRMING = (
     "Nothing has been done yet: porch is showing the visitor a confirmation card for this. "
     "Tell the visitor to confirm it on the card; do not say that it is done."
 )
+AWAITING_AGENT = (
+    "Nothing has been done yet: a member of the team must approve this before it runs. "
+    "Tell the visitor it is waiting for the team; do not say that it is done."
+)
 
 
 def tools_for(actions: Sequence[Definition]) -> tuple[Tool, ...]:
@@ -154,7 +158,11 @@ async def answer(
     shown = {k: v for k, v in resolved.values.items() if k in visible}
     if action.needs_confirmation:
         session.add(record)
-        await turn.ask_confirmation(session, action, record, shown, here.emit)
+        text = await turn.ask_confirmation(session, action, record, shown, here.emit)
+        if record.confirmation == "agent":
+            # Held for a team member (approval.py): the visitor has nothing to confirm.
+            ledger.confirmations.append(text)
+            return _result(call, {"status": "awaiting_approval", "message": AWAITING_AGENT})
         ledger.confirmations.append(
             confirm.summary(action, shown) + " Confirm it on the card, or reply yes or no."
         )
