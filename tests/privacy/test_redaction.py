@@ -40,6 +40,19 @@ def test_each_kind(text: str, out: str, counts: dict[str, int]) -> None:
     assert redact(text, ALL, "store") == (out, counts)
 
 
+@pytest.mark.parametrize(
+    # Ids whose hex groups hold a Luhn-valid digit run across their hyphens.
+    "ident",
+    ["b11379a2-0ff4-4f65-04d7-59889213147b", "9c7d498a-8f76-dc87-5642-74036988f668"],
+)
+def test_ids_are_not_card_numbers(ident: str) -> None:
+    text = f'{{"action_id": "{ident}"}} card:4242424242424242'
+    assert redact(text, DEFAULT_RULES, "webhook") == (
+        f'{{"action_id": "{ident}"}} card:[card ****4242]',
+        {"card": 1},
+    )
+
+
 def test_defaults_mask_cards_only_and_stages_are_separate() -> None:
     text = "4111 1111 1111 1111 and +44 20 7946 0958"
     assert redact(text, DEFAULT_RULES, "store") == (
