@@ -213,3 +213,21 @@ async def test_a_private_host_without_the_allowlist_is_never_contacted(
         )
         followed = (await owner.post(f"/api/v1/actions/{hop['id']}/test", json={})).json()
     assert followed["error_class"] is None and followed["response"]["order"]["id"] == "H1"
+
+
+async def test_a_test_run_takes_parameter_values_only(owner: OwnerClient) -> None:
+    """A NUL, a nested object or an over-long text is refused before anything is stored
+    (PostgreSQL cannot store a NUL, in JSON either: it was a 500)."""
+    with Target() as target:
+        w = await make_widget(owner)
+        action = await create(owner, w["id"], order_status(target.base))
+        url = f"/api/v1/actions/{action['id']}/test"
+        for bad in ("A1\x0023", {"nested": 1}, "x" * 2001):
+            resp = await owner.post(url, json={"arguments": {"order_id": bad}})
+            assert resp.status_code == 400, (bad, resp.text)
+            assert resp.json()["error"]["code"] == "validation_error"
+        assert target.requests == []
+        ok = await owner.post(
+            url, json={"arguments": {"order_id": "A123"}, "visitor": {"user_id": "a@b.co"}}
+        )
+        assert ok.status_code == 200 and ok.json()["status"] == 200, ok.text

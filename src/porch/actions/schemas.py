@@ -7,12 +7,26 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from porch.schemas import Line, Text
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", max_length=64)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", max_length=64)]
+# A value someone types into a parameter (an agent's run, the owner's test panel): one of the
+# parameter types, as text every database stores (PostgreSQL refuses a NUL, in JSON too).
+ArgumentValue = (
+    StrictBool | StrictInt | StrictFloat | Annotated[Text, Field(max_length=2000)] | None
+)
 # A short text item of a list (an example phrasing, a field name, a host).
 Item = Annotated[Line, Field(max_length=500)]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -234,7 +248,7 @@ class TestVisitor(Strict):
 
 
 class TestIn(Strict):
-    arguments: dict[Name, Any] = Field(default_factory=dict, max_length=30)
+    arguments: dict[Name, ArgumentValue] = Field(default_factory=dict, max_length=30)
     visitor: TestVisitor | None = None
 
 

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
     field_validator,
 )
 
-from porch.actions.schemas import Name
+from porch.actions.schemas import ArgumentValue, Name
 from porch.schemas import Text
 
 ConversationStatus = Literal["open", "waiting_for_agent", "agent", "closed"]
@@ -163,13 +160,6 @@ class ApprovalIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     arguments_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$", max_length=64)
-
-
-# What an agent types into a parameter: one value of the parameter types, text that every
-# database stores (PostgreSQL refuses a NUL, in JSON too).
-ArgumentValue = (
-    StrictBool | StrictInt | StrictFloat | Annotated[Text, Field(max_length=2000)] | None
-)
 
 
 class AgentRunIn(BaseModel):
