@@ -39,7 +39,7 @@ from porch.observability.metrics import Metrics
 from porch.privacy.rules import RuleBook
 from porch.privacy.tasks import Privacy
 from porch.providers.registry import ProviderRegistry
-from porch.pubsub import LocalPubSub, PubSub, RedisPubSub
+from porch.pubsub import LocalPubSub, PubSub, RedisPubSub, redis_client
 from porch.realtime.grants import Recheck
 from porch.realtime.hub import Realtime
 from porch.settings import Settings
@@ -103,24 +103,18 @@ class State:
         task.add_done_callback(self.answers.discard)
 
 
-def _redis_client(url: str) -> Any:
-    from redis.asyncio import Redis
-
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=15)
-
-
 async def _build(settings: Settings, metrics: Metrics) -> State:
     """Every long-lived object, each built once, wired to the others."""
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    redis = _redis_client(settings.redis_url) if settings.redis_url else None
+    redis = redis_client(settings.redis_url) if settings.redis_url else None
     pubsub: PubSub = RedisPubSub(redis) if redis is not None else LocalPubSub()
     await pubsub.start()
     vectors = await pgvector.detect(engine)
     retriever = build_retriever(settings, engine, vectors)
     jobs = build_jobs(settings)
     runtime = Runtime(settings, sessionmaker, retriever.keywords, retriever.embedder)
-    ingest, privacy = tasks.register(jobs, settings, sessionmaker, runtime, engine)
+    ingest, privacy = tasks.register(jobs, settings, sessionmaker, runtime, engine, pubsub)
     state = State(
         settings=settings,
         engine=engine,

@@ -67,6 +67,13 @@ class LocalPubSub:
         self._reconnect.clear()
 
 
+def redis_client(url: str) -> Any:
+    """The Redis client every part of a process shares (imported only when Redis is used)."""
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=15)
+
+
 class RedisPubSub(LocalPubSub):
     """Publishes through Redis so every process's handlers run; reconnects when Redis returns.
 

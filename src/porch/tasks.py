@@ -14,6 +14,7 @@ from porch.knowledge.ingest.tasks import Ingest
 from porch.knowledge.search.keyword import keyword_index
 from porch.privacy import tasks as privacy_tasks
 from porch.privacy.tasks import Privacy
+from porch.pubsub import LocalPubSub, PubSub, RedisPubSub, redis_client
 from porch.settings import Settings
 from porch.webhooks import delivery as webhook_delivery
 
@@ -24,6 +25,7 @@ def register(
     sessionmaker: async_sessionmaker[AsyncSession],
     runtime: Runtime,
     engine: AsyncEngine,
+    pubsub: PubSub,
 ) -> tuple[Ingest, Privacy]:
     """Register each domain's tasks on `jobs`; returns ingestion's side, to enqueue with, and
     privacy's (the retention sweep, the redaction rules)."""
@@ -31,7 +33,7 @@ def register(
     # Webhook deliveries share the queue, and `porch worker`, with ingestion.
     webhook_delivery.register(jobs, settings, sessionmaker)
     # Export and erase jobs; the retention sweep runs beside them, one process at a time.
-    privacy = privacy_tasks.register(jobs, settings, sessionmaker, engine)
+    privacy = privacy_tasks.register(jobs, settings, sessionmaker, engine, pubsub)
     return ingest, privacy
 
 
@@ -43,7 +45,9 @@ async def run_worker(settings: Settings) -> None:
     embedder = build_embedder(settings)
     runtime = Runtime(settings, sessionmaker, keyword_index(engine.dialect.name), embedder)
     jobs = build_jobs(settings)
-    register(jobs, settings, sessionmaker, runtime, engine)
+    # A worker only publishes (an erase closes the sockets on what it removed): no listener.
+    pubsub = RedisPubSub(redis_client(settings.redis_url)) if settings.redis_url else LocalPubSub()
+    register(jobs, settings, sessionmaker, runtime, engine, pubsub)
     try:
         await worker.consume(jobs, settings, database=engine.dialect.name)
     finally:

@@ -180,6 +180,27 @@ async def _delete_widget(s: Scene) -> None:
     assert (await s.owner.delete(f"/api/v1/widgets/{s.widget['id']}")).status_code == 204
 
 
+async def _erase_the_visitor(s: Scene) -> None:
+    """A privacy request: the erase job removes the conversation and all it holds."""
+    resp = await s.owner.post(
+        "/api/v1/privacy/erase",
+        json={"subject": {"visitor_id": s.visitor.conversation_id}, "dry_run": False},
+    )
+    assert resp.status_code == 202, resp.text
+    job = f"/api/v1/privacy/jobs/{resp.json()['job_id']}"
+    async with asyncio.timeout(WAIT):
+        while (await s.owner.get(job)).json()["status"] != "done":
+            await asyncio.sleep(0.02)
+
+
+async def _visitor_deletes_it(s: Scene) -> None:
+    """The visitor deletes their conversation from the widget's menu."""
+    resp = await s.client.delete(
+        f"/api/v1/conversations/{s.visitor.conversation_id}", headers=s.visitor.auth
+    )
+    assert resp.status_code == 200 and resp.json()["deleted"] == 1, resp.text
+
+
 async def _session_ends_soon(s: Scene) -> None:
     """Before the sockets open: the member's session ends in a few seconds."""
     async with s.app.state.porch.engine.begin() as conn:
@@ -219,12 +240,15 @@ CASES = {
     "API key deleted": Case(_delete_key, dict.fromkeys(KEYS, 4401)),
     "workspace deleted": Case(_delete_workspace, dict.fromkeys(SOCKETS, 4401)),
     "widget deleted": Case(_delete_widget, dict.fromkeys(ON_CONVERSATION, 4404)),
+    "conversation erased": Case(_erase_the_visitor, dict.fromkeys(ON_CONVERSATION, 4404)),
+    "visitor deleted it": Case(_visitor_deletes_it, dict.fromkeys(ON_CONVERSATION, 4404)),
     "session expired": Case(_session_ends_soon, dict.fromkeys(SESSIONS, 4401), timed=True),
     "visitor token idle": Case(_token_idles_out_soon, {"visitor": 4401}, timed=True),
 }
 
 
-@pytest.mark.settings(visitor_token_idle_hours=1)
+# In-process jobs on both modes: an erase runs as a job, and no worker runs in tests.
+@pytest.mark.settings(visitor_token_idle_hours=1, jobs_queue="memory")
 @pytest.mark.parametrize("kind", list(CASES))
 async def test_revoked_sockets_close_with_their_code_and_the_others_keep_receiving(
     kind: str, app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
@@ -302,7 +326,8 @@ async def test_a_removed_agent_can_send_no_more_typing(
     assert await refused(inbox_socket(app, s.member)) in (1008, None)
 
 
-@pytest.mark.settings(visitor_token_idle_hours=1)
+# In-process jobs on both modes: an erase runs as a job, and no worker runs in tests.
+@pytest.mark.settings(visitor_token_idle_hours=1, jobs_queue="memory")
 async def test_a_message_keeps_an_open_visitor_socket_alive_past_its_first_deadline(
     app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
 ) -> None:
@@ -327,7 +352,8 @@ async def test_a_message_keeps_an_open_visitor_socket_alive_past_its_first_deadl
         assert await _closed(ws) == "open"
 
 
-@pytest.mark.settings(visitor_token_idle_hours=1)
+# In-process jobs on both modes: an erase runs as a job, and no worker runs in tests.
+@pytest.mark.settings(visitor_token_idle_hours=1, jobs_queue="memory")
 async def test_a_visitor_token_idle_too_long_is_refused_at_the_handshake(
     app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
 ) -> None:

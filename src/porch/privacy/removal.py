@@ -18,6 +18,7 @@ from typing import cast
 from sqlalchemy import ColumnElement, Table, delete, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from porch import revocation
 from porch.models import Conversation, ConversationEvent, Message, VisitorToken, WebhookDelivery
 
 conversations = cast(Table, Conversation.__table__)
@@ -55,14 +56,22 @@ async def delete_conversations(
     *,
     guard: ColumnElement[bool] | None = None,
     with_deliveries: bool = False,
+    close_sockets_in: uuid.UUID | None = None,
 ) -> tuple[int, int]:
     """Delete the conversations (not held, still matching `guard`) and all they hold.
-    Returns (conversations, messages) removed."""
+    Returns (conversations, messages) removed.
+
+    `close_sockets_in`: the workspace whose open sockets on these conversations (visitors'
+    and agents') close once the caller's commit is announced (porch.revocation). An erase
+    asks for it; the sweep removes conversations idle for days, which nobody watches."""
     if not ids:
         return 0, 0
     locked = await _lock(session, ids, guard)
     if not locked:
         return 0, 0
+    if close_sockets_in is not None:
+        for cid in locked:
+            revocation.revoke(session, revocation.conversation_deleted(close_sockets_in, cid))
     await _derived(session, locked, with_deliveries=with_deliveries)
     gone = await session.execute(delete(messages).where(messages.c.conversation_id.in_(locked)))
     await session.execute(delete(conversations).where(conversations.c.id.in_(locked)))

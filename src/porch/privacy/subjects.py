@@ -108,7 +108,7 @@ async def erase(
     removed_c = removed_m = 0
     for start in range(0, len(ids), BATCH):
         c, m = await removal.delete_conversations(
-            session, ids[start : start + BATCH], with_deliveries=True
+            session, ids[start : start + BATCH], with_deliveries=True, close_sockets_in=workspace_id
         )
         removed_c, removed_m = removed_c + c, removed_m + m
         await session.commit()
@@ -181,6 +181,8 @@ async def visitor_erase(
         ids = await conversation_ids(session, workspace_id, "user_id", user_id)
     else:
         ids = [conversation_id]
-    removed, _ = await removal.delete_conversations(session, ids, with_deliveries=True)
+    removed, _ = await removal.delete_conversations(
+        session, ids, with_deliveries=True, close_sockets_in=workspace_id
+    )
     await audit.record(session, workspace_id, "privacy.visitor_erased", None, conversations=removed)
     return removed

@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from porch import revocation
 from porch.audit import service as audit
 from porch.jobs.queue import Jobs, attempt_or_retry
 from porch.models import Conversation, PrivacyJob, PrivacyTombstone
@@ -18,6 +19,7 @@ from porch.privacy import exports, subjects
 from porch.privacy.requests import ERASE_TASK, EXPORT_TASK, expiry
 from porch.privacy.rules import RuleBook
 from porch.privacy.sweep import Sweeper, reclaim
+from porch.pubsub import PubSub
 from porch.settings import Settings
 
 log = structlog.get_logger("porch.privacy")
@@ -40,8 +42,10 @@ class Runner:
         engine: AsyncEngine,
         rules: RuleBook,
         jobs: Jobs,
+        pubsub: PubSub,
     ) -> None:
         self._jobs = jobs
+        self._pubsub = pubsub
         self._settings = settings
         self._sessionmaker = sessionmaker
         self._engine = engine
@@ -103,6 +107,8 @@ class Runner:
                     held=counts["held"],
                 )
                 await session.commit()
+                # The erased conversations' open sockets close in every process.
+                await revocation.announce(session, self._pubsub)
             await reclaim(self._engine)
 
         if await attempt_or_retry(self._jobs, ERASE_TASK, run, (job_id,), attempt) is False:
@@ -121,9 +127,10 @@ def register(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     engine: AsyncEngine,
+    pubsub: PubSub,
 ) -> Privacy:
     rules = RuleBook()
-    runner = Runner(settings, sessionmaker, engine, rules, jobs)
+    runner = Runner(settings, sessionmaker, engine, rules, jobs, pubsub)
 
     # taskiq renames what it registers: plain functions, not bound methods.
     async def privacy_export(job_id: str, attempt: int = 1) -> None:
