@@ -120,3 +120,11 @@ async def test_preview_counts_recent_questions_answered_at_each_value(
     assert loose == {"threshold": -1.0, "answered": 3}  # every question finds its passage
     # At 0.99 only keyword evidence answers: the paraphrase of "returns", not the others.
     assert strict["threshold"] == 0.99 and strict["answered"] == 1
+
+
+async def test_a_widget_that_never_had_knowledge_says_so(owner: OwnerClient) -> None:
+    """No passage was ever stored: the search stops at the version and says why."""
+    w = await make_widget(owner)
+    found = await explain(owner, w["id"], "What is your return policy?")
+    assert found["results"] == [] and found["candidates"] == []
+    assert found["refused"] == "this widget has no knowledge yet"

@@ -156,6 +156,12 @@ class Retriever:
             mode = "keyword"
         if version is None:
             version = await current_version(conn, widget_id)
+        if version == 0:
+            # Nothing was ever stored for this widget (the first passage makes version 1):
+            # no context rule, keyword or vector search can find anything.
+            empty = Retrieval()
+            empty.refused = "this widget has no knowledge yet"
+            return empty
         context, own = await self._context(conn, widget_id, version, page_url, conversation_id)
         only = context.only
         if source_ids is not None:
