@@ -81,6 +81,15 @@ async def test_an_agent_approves_or_declines_what_the_visitor_cannot_confirm(
         yes = await say(client, v, "yes")
         assert reply(yes).startswith("A team member needs to approve this")
         assert target.requests == []
+        # After a reload the widget shows it waiting, with nothing for the visitor to answer.
+        history = await client.get(
+            f"/api/v1/conversations/{v.conversation_id}/messages", headers=v.auth
+        )
+        assert history.status_code == 200, history.text
+        held = [a for m in history.json()["messages"] for a in m.get("actions") or []]
+        assert [(a["state"], a["confirmation"]) for a in held] == [("waiting", "agent")]
+        assert held[0]["arguments_hash"] is None
+        assert held[0]["text"].startswith("A team member needs to approve this")
 
         listed = (await agent.get(_calls_url(v))).json()["calls"]
         assert [(c["state"], c["confirmation"]) for c in listed] == [("confirm", "agent")]

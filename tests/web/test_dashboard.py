@@ -171,7 +171,7 @@ def test_owner_journey(page: Page, dash: PorchServer, problems: list[str]) -> No
     expect(page.locator(".conv-side")).to_contain_text("ann@example.com")
     shot(page, "dashboard-conversation")
     page.get_by_role("button", name="Close conversation").click()
-    expect(page.locator(".card-head .badge")).to_have_text("Closed")
+    expect(page.get_by_test_id("status-badge")).to_have_text("Closed")
     expect(page.get_by_role("button", name="Reopen conversation")).to_be_visible()
 
     # Analytics: counts, five inline SVG plots, the unanswered question.

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from porch.actions import confirm
+from porch.actions import approval, confirm
 from porch.actions.arguments import coerce, model_parameters
 from porch.actions.definition import Definition
 from porch.actions.events import ActionEvent
@@ -47,6 +47,12 @@ def _pending(row: Row[Any], action: Definition | None, now: datetime) -> ActionO
         )
     visible = model_parameters(action.as_mapping())
     shown = {k: coerce(visible[k], v) for k, v in dict(row.arguments or {}).items() if k in visible}
+    if row.confirmation == "agent":
+        # A team member answers it: the visitor sees that it waits, with no card to answer.
+        text = row.visitor_text or approval.waiting_text(action, shown)
+        return ActionOut(
+            call_id=row.id, slug=row.slug, state="waiting", text=text, confirmation="agent"
+        )
     return ActionOut(
         call_id=row.id,
         slug=row.slug,
@@ -88,11 +94,12 @@ def from_event(event: ActionEvent) -> ActionOut:
     """A streamed event in the history's shape (a JSON reply carries them on its message)."""
     pending = event.state == "confirm"
     return ActionOut(
+        # A held call's event: the history shows it waiting, with no card.
         call_id=event.call_id,
         slug=event.slug,
         state=event.state,
         text=event.text,
-        confirmation="pending" if pending else "none",
+        confirmation="pending" if pending else "agent" if event.state == "waiting" else "none",
         arguments=event.arguments if pending else None,
         arguments_hash=event.arguments_hash if pending else None,
         expires_at=event.expires_at if pending else None,

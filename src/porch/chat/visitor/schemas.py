@@ -62,9 +62,10 @@ class ActionOut(BaseModel):
 
     call_id: uuid.UUID
     slug: str
-    state: Literal["started", "confirm", "succeeded", "failed"]
+    # waiting: held for a team member's approval (actions/approval.py), nothing to answer here
+    state: Literal["started", "confirm", "waiting", "succeeded", "failed"]
     text: str = ""
-    confirmation: Literal["none", "pending", "confirmed", "declined", "expired"] = Field(
+    confirmation: Literal["none", "pending", "agent", "confirmed", "declined", "expired"] = Field(
         default="none", description="Whether and how the visitor answered a confirmation"
     )
     arguments: dict[str, Any] | None = Field(

@@ -31,6 +31,15 @@
       return n;
     }
 
+    function waiting(a) {
+      // Held for a team member: nothing for the visitor to answer, and not a failure.
+      var n = el('p', 'act act-chip act-wait');
+      n.appendChild(el('span', 'act-mark', '\u231B')).setAttribute('aria-hidden', 'true');
+      n.appendChild(el('span', 'sr-only', t('actionWaiting') + ': '));
+      n.appendChild(el('span', null, a.text || t('actionWaiting')));
+      return n;
+    }
+
     function chip(a) {
       var ok = a.state === 'succeeded';
       var n = el('p', 'act act-chip' + (ok ? '' : ' act-failed'));
@@ -101,7 +110,8 @@
     /** Show a call's state: in place of its earlier node, else in `msg`'s list of calls. */
     function show(msg, a) {
       if (!a || !a.call_id) return;
-      var node = a.state === 'confirm' ? card(a) : a.state === 'started' ? progress(a) : chip(a);
+      var node = a.state === 'confirm' ? card(a) : a.state === 'started' ? progress(a)
+        : a.state === 'waiting' ? waiting(a) : chip(a);
       node.setAttribute('data-call', a.call_id);
       node.setAttribute('data-state', a.state);
       var old = find(a.call_id);
