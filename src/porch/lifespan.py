@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from porch import __version__, drain, gc_tuning, tasks
 from porch.actions import live as action_live
 from porch.actions import notify
+from porch.actions.expiry import ExpiredConfirmations
 from porch.actions.index import ActionIndex
 from porch.curation.index import CuratedIndex
 from porch.db import create_engine, create_sessionmaker
@@ -83,6 +84,8 @@ class State:
     started_at: float = field(default_factory=time.time)
     # Eval runs in the background and the watch that re-runs them after changes.
     evals: Evals = field(init=False)
+    # Confirmations nobody answered, expired on time in every server process.
+    expiry: ExpiredConfirmations = field(init=False)
     # Answers being generated; shutdown waits for them so no reply is cut mid-write.
     answers: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
@@ -139,6 +142,7 @@ async def _build(settings: Settings, metrics: Metrics) -> State:
     )
     # Eval runs answer through the same pipeline as visitors, so they need the whole state.
     state.evals = Evals(state, jobs)
+    state.expiry = ExpiredConfirmations(sessionmaker)
     return state
 
 
@@ -155,6 +159,7 @@ async def _start(state: State) -> None:
     notify.install(state.sessionmaker, dispatcher.record_in)
     # ...and tell agents' inbox sockets each time one is recorded or changes state.
     action_live.install(state.sessionmaker, state.realtime.broker.publish)
+    state.expiry.start()
     state.evals.start_watch()
     state.realtime.broker.listeners.append(dispatcher)
     await state.realtime.start()
@@ -172,6 +177,7 @@ async def _stop(state: State) -> None:
     # Sockets closed and queued events published (webhooks queued) before jobs stop.
     await state.realtime.aclose()
     await state.evals.aclose()
+    await state.expiry.aclose()
     await state.jobs.aclose()
     await state.retriever.aclose()
     await state.providers.aclose()

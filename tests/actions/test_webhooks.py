@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
 from porch.actions import calls, notify
-from porch.models import ActionCall, WebhookDelivery
+from porch.models import ActionCall, ConversationEvent, WebhookDelivery
 from porch.models.base import utcnow
 from porch.webhooks import signing
 from tests.actions.helpers import cancel_order, create, order_status
@@ -169,6 +169,46 @@ async def test_calls_that_end_before_any_request_are_sent_once_each_and_signed(
     assert by_class["config"][0]["action_id"] != by_class["expired"][0]["action_id"]
     # Once each: the same call never comes back in another delivery.
     assert len({b["event_id"] for b in bodies}) == 4
+
+
+@LOOPBACK
+async def test_a_card_nobody_answers_expires_on_time_once(
+    app: FastAPI, client: httpx.AsyncClient, owner: OwnerClient
+) -> None:
+    """The expiry pass records it expired, sends its `action.failed` and tells the inbox,
+    without the visitor writing again; a second pass finds nothing."""
+    widget = await make_widget(owner)
+    with Target() as target, Receiver() as receiver:
+        await _subscribe(owner, receiver.url, ["action.failed"])
+        await create(owner, widget["id"], cancel_order(target.base))
+        v = await start_conversation(client, widget["id"])
+        fresh = await _card(client, v, "F222")
+        stale = await _card(client, v, "E111")
+        async with app.state.porch.engine.begin() as conn:
+            await conn.execute(
+                update(ActionCall)
+                .where(ActionCall.id == uuid.UUID(stale["call_id"]))
+                .values(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+            )
+        expiry = app.state.porch.expiry
+        assert await expiry.expire() == 1
+        assert await expiry.expire() == 0
+        (body,) = await _received(receiver, 1)
+        listed = (await owner.get(f"/api/v1/widgets/{widget['id']}/action-calls")).json()
+    assert target.requests == []
+    assert body["data"]["call"]["id"] == stale["call_id"]
+    assert body["data"]["call"]["error_class"] == "expired"
+    states = {c["id"]: (c["state"], c["confirmation"]) for c in listed["calls"]}
+    assert states[stale["call_id"]] == ("failed", "expired")
+    assert states[fresh["call_id"]] == ("confirm", "pending")
+    async with app.state.porch.engine.connect() as conn:
+        told = await conn.scalar(
+            select(func.count()).where(
+                ConversationEvent.type == "action_call.updated",
+                ConversationEvent.conversation_id == uuid.UUID(v.conversation_id),
+            )
+        )
+    assert told is not None and told >= 3  # two cards shown, one expired
 
 
 async def _card(client: httpx.AsyncClient, v: VisitorSession, order: str) -> dict[str, Any]:
