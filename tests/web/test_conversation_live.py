@@ -111,6 +111,14 @@ def test_state_follows_events(
     expect(page.get_by_test_id("unread-text")).to_have_text("0")  # read as it arrived
     expect(row.locator(".badge.unread")).to_be_hidden()
 
+    # A card number is masked before storing (the default rule); agents see that it was.
+    said(http, cid, token, "My card is 4242 4242 4242 4242, can you check it?")
+    masked = page.locator(".msg-user").last
+    expect(masked.locator(".msg-body")).to_contain_text("[card ****4242]")
+    expect(masked.get_by_test_id("redacted")).to_have_text("Redacted: card")
+    page.reload()
+    expect(page.locator(".msg-user").last.get_by_test_id("redacted")).to_have_text("Redacted: card")
+
     page.get_by_test_id("release").click()
     expect(badge).to_have_text("Open")
     expect(page.get_by_test_id("release")).to_be_hidden()

@@ -121,6 +121,8 @@ def message_json(values: dict[str, Any], created_at: datetime) -> dict[str, Any]
         ],
         "author_name": values.get("author_name"),
         "created_at": created_at,
+        # Counts per kind of what redaction removed before storing (never the values).
+        **({"redactions": values["redactions"]} if values.get("redactions") else {}),
     }
 
 

@@ -33,9 +33,12 @@ def message_event(
     *,
     status: str | None = None,
     sources: list[dict[str, Any]] | None = None,
+    redactions: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The data of a stored message's `message.created` event, as agents' sockets get it."""
     message: dict[str, Any] = {"id": message_id, "role": role, "content": content}
+    if redactions:
+        message["redactions"] = redactions
     if status is not None:
         message |= {"status": status, "sources": sources or []}
     return {"message": handoff.message_json(message, at)}

@@ -106,7 +106,7 @@ async def accept(
                     "redactions": redacted or None,
                     "created_at": now,
                 },
-                live.message_event(user_message_id, "user", question, now),
+                live.message_event(user_message_id, "user", question, now, redactions=redacted),
                 count=None,
             )
             assert stored.totals is not None

@@ -264,6 +264,15 @@
     head.appendChild(el('span', 'msg-role', name));
     var time = head.appendChild(el('time', 'muted small', when(m.created_at)));
     time.setAttribute('datetime', m.created_at || new Date().toISOString());
+    var kinds = Object.keys(m.redactions || {});
+    if (kinds.length) {
+      // What the redaction rules removed before storing: counts per kind, never the values.
+      var b = head.appendChild(el('span', 'badge st-redacted', 'Redacted: ' + kinds.map(function (k) {
+        return m.redactions[k] > 1 ? k + ' \u00d7' + m.redactions[k] : k;
+      }).join(', ')));
+      b.setAttribute('data-testid', 'redacted');
+      b.title = "Removed before storing, by the workspace's redaction rules";
+    }
     setBody(li.appendChild(el('div', 'msg-body')), m.content || '');
     messages.appendChild(li);
     li.scrollIntoView({ block: 'nearest' });
