@@ -80,6 +80,32 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+_ON_COMMIT = "porch.on_commit"
+_HOOKED = "porch.on_commit.hooked"
+
+
+def when_committed(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call `callback` once the session's transaction commits, whoever commits it (a request's
+    scope, a job, the answer turn); drop it if the transaction rolls back. Synchronous, as
+    SQLAlchemy's commit hook is: publish, or schedule a task. For work only the request scope
+    commits, `after_commit` takes a coroutine."""
+    sync = session.sync_session
+    sync.info.setdefault(_ON_COMMIT, []).append(callback)
+    if not sync.info.get(_HOOKED):
+        sync.info[_HOOKED] = True
+        event.listen(sync, "after_commit", _committed)
+        event.listen(sync, "after_rollback", _rolled_back)
+
+
+def _committed(sync: Any) -> None:
+    for callback in sync.info.pop(_ON_COMMIT, []):
+        callback()
+
+
+def _rolled_back(sync: Any) -> None:
+    sync.info.pop(_ON_COMMIT, None)
+
+
 async def run_after_commit(session: AsyncSession) -> None:
     for callback in session.info.pop("after_commit", []):
         await callback()

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
 from porch.actions.calls import to_out
+from porch.db import when_committed
 from porch.models import ActionCall
 from porch.realtime import events
 from porch.realtime.events import Envelope
@@ -27,8 +26,6 @@ from porch.realtime.events import Envelope
 CALL_UPDATED = "action_call.updated"
 Publish = Callable[[Envelope], None]
 _PUBLISH = "porch.actions.live.publish"
-_WAITING = "porch.actions.live.waiting"
-_HOOKED = "porch.actions.live.hooked"
 
 
 def install(sessionmaker: async_sessionmaker[AsyncSession], publish: Publish) -> None:
@@ -51,22 +48,6 @@ async def changed(session: AsyncSession, call: ActionCall) -> None:
         CALL_UPDATED,
         {"call": to_out(call).model_dump(mode="json")},
     )
-    sync = session.sync_session
-    sync.info.setdefault(_WAITING, []).append(env)
-    if not sync.info.get(_HOOKED):
-        sync.info[_HOOKED] = True
-        event.listen(sync, "after_commit", _committed)
-        event.listen(sync, "after_rollback", _rolled_back)
-
-
-def _rolled_back(sync: Session) -> None:
-    sync.info.pop(_WAITING, None)
-
-
-def _committed(sync: Session) -> None:
-    waiting: list[Envelope] = sync.info.pop(_WAITING, [])
-    publish: Publish | None = sync.info.get(_PUBLISH)
-    if publish is None:
-        return
-    for env in waiting:
-        publish(env)
+    publish: Publish | None = session.info.get(_PUBLISH)
+    if publish is not None:
+        when_committed(session, lambda: publish(env))

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 from taskiq.kicker import AsyncKicker
 
+from porch.db import when_committed
 from porch.ids import uuid7
 from porch.models import Webhook, WebhookDelivery
 from porch.models.base import utcnow
@@ -32,8 +32,6 @@ from porch.webhooks.schemas import EVENT_NAMES
 from porch.webhooks.service import CHANGED
 
 log = structlog.get_logger("porch.webhooks")
-_QUEUED = "porch.webhooks.queued"
-_HOOKED = "porch.webhooks.hooked"
 _kicks: set[asyncio.Task[None]] = set()
 
 
@@ -118,12 +116,7 @@ class WebhookDispatcher:
         )
         if not ids:
             return
-        session.info.setdefault(_QUEUED, []).extend(ids)
-        sync = session.sync_session
-        if not sync.info.get(_HOOKED):
-            sync.info[_HOOKED] = True
-            event.listen(sync, "after_commit", self._committed)
-            event.listen(sync, "after_rollback", _rolled_back)
+        when_committed(session, lambda: self._committed(ids))
 
     async def _record(
         self,
@@ -174,10 +167,7 @@ class WebhookDispatcher:
         await session.flush()
         return ids
 
-    def _committed(self, sync: Session) -> None:
-        ids: list[uuid.UUID] = sync.info.pop(_QUEUED, [])
-        if not ids:
-            return
+    def _committed(self, ids: list[uuid.UUID]) -> None:
         kick = asyncio.get_running_loop().create_task(self._enqueue(ids))
         _kicks.add(kick)
         kick.add_done_callback(_kicks.discard)
@@ -189,7 +179,3 @@ class WebhookDispatcher:
                 await kicker.kiq(str(delivery_id))
             except Exception:
                 log.exception("webhook_enqueue_failed", delivery_id=str(delivery_id))
-
-
-def _rolled_back(sync: Session) -> None:
-    sync.info.pop(_QUEUED, None)
