@@ -127,8 +127,8 @@ def _run(texts: list[str], batch: int) -> Matrix:
 class QueryBatcher:
     """Questions that arrive while the model is busy go into its next run together.
 
-    One run of the model takes a question in about 4 ms of CPU; a run of four takes 2.2 ms
-    a question, of eight 1.9 ms (padded to the longest, measured here). A question never
+    One run of the model takes a question in about 3.8 ms of CPU; a run of four 2.1 ms a
+    question, of eight 1.8 ms (padded to the longest; bench/query_batch.py). A question never
     waits for company: the first goes at once, and only those that queued behind a run in
     progress share the next one, so a quiet server answers as before and a busy one spends
     half the CPU on its question embeddings."""
